@@ -1,0 +1,138 @@
+"""The control API under /_fakejira/: change the site while clients run against it (JSON in and out, no auth,
+never subject to faults). The Python API (fakejira.api.FakeJira) calls the same Site methods directly.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from fakejira.render import full_issue
+from fakejira.store import Account, NotFound
+from fakejira.web import ApiError, Request, Router
+
+CONTROL = Router()
+
+
+def _body(req: Request) -> dict[str, Any]:
+    return req.json_object()
+
+
+def _need(body: dict[str, Any], name: str) -> Any:
+    if name not in body:
+        raise ApiError(400, {"error": f"missing '{name}' in the request body"})
+    return body[name]
+
+
+@CONTROL.add("POST", "/_fakejira/issues", auth=False)
+def _create(app: Any, req: Request) -> tuple[int, dict]:
+    body = _body(req)
+    return 201, app.site.create_issue(str(_need(body, "project")), body.get("fields") or {})
+
+
+@CONTROL.add("GET", "/_fakejira/issues/{idOrKey}", auth=False)
+def _read(app: Any, req: Request) -> dict:
+    issue = full_issue(app.site, req.params["idOrKey"])
+    if issue is None:
+        raise NotFound(req.params["idOrKey"])
+    return issue
+
+
+@CONTROL.add("PUT", "/_fakejira/issues/{idOrKey}", auth=False)
+def _update(app: Any, req: Request) -> dict:
+    body = _body(req)
+    return app.site.update_issue(req.params["idOrKey"], _need(body, "fields"), author=body.get("author"))
+
+
+@CONTROL.add("DELETE", "/_fakejira/issues/{idOrKey}", auth=False)
+def _delete(app: Any, req: Request) -> dict:
+    rec = app.site.live_record(req.params["idOrKey"])
+    app.site.delete_issue(rec.iid, author=_body(req).get("author"))
+    return {"id": rec.issue["id"], "key": rec.issue["key"], "deleted": True}
+
+
+@CONTROL.add("POST", "/_fakejira/issues/{idOrKey}/move", auth=False)
+def _move(app: Any, req: Request) -> dict:
+    body = _body(req)
+    return app.site.move_issue(req.params["idOrKey"], str(_need(body, "project")), author=body.get("author"))
+
+
+@CONTROL.add("POST", "/_fakejira/issues/{idOrKey}/comments", auth=False)
+def _comment(app: Any, req: Request) -> tuple[int, dict]:
+    body = _body(req)
+    return 201, app.site.add_comment(
+        req.params["idOrKey"], str(body.get("body", "")), author=body.get("author")
+    )
+
+
+@CONTROL.add("POST", "/_fakejira/issues/{idOrKey}/worklogs", auth=False)
+def _worklog(app: Any, req: Request) -> tuple[int, dict]:
+    body = _body(req)
+    return 201, app.site.add_worklog(
+        req.params["idOrKey"],
+        int(_need(body, "seconds")),
+        str(body.get("comment", "")),
+        author=body.get("author"),
+        started=body.get("started"),
+    )
+
+
+@CONTROL.add("DELETE", "/_fakejira/worklogs/{worklogId}", auth=False)
+def _delete_worklog(app: Any, req: Request) -> dict:
+    app.site.delete_worklog(int(req.params["worklogId"]))
+    return {"id": req.params["worklogId"], "deleted": True}
+
+
+@CONTROL.add("GET", "/_fakejira/accounts", auth=False)
+def _accounts(app: Any, req: Request) -> list[dict]:
+    return [a.public() for a in app.site.accounts.values()]
+
+
+@CONTROL.add("POST", "/_fakejira/accounts", auth=False)
+def _add_account(app: Any, req: Request) -> tuple[int, dict]:
+    body = _body(req)
+    projects = body.get("projects")
+    account = Account(
+        str(_need(body, "accountId")),
+        str(body.get("email", "")),
+        str(_need(body, "token")),
+        str(body.get("displayName", body.get("email") or "Test account")),
+        str(body.get("timeZone", app.site.time_zone)),
+        bool(body.get("admin", False)),
+        frozenset(projects) if projects is not None else None,
+        str(body.get("auth", "basic")),
+    )
+    return 201, app.site.add_account(account).public()
+
+
+@CONTROL.add("PUT", "/_fakejira/accounts/{accountId}", auth=False)
+def _set_account(app: Any, req: Request) -> dict:
+    account_id = req.params["accountId"]
+    app.site.set_time_zone(account_id, str(_need(_body(req), "timeZone")))
+    return app.site.accounts[account_id].public()
+
+
+@CONTROL.add("GET", "/_fakejira/faults", auth=False)
+def _faults(app: Any, req: Request) -> dict:
+    return app.faults.snapshot()
+
+
+@CONTROL.add("PUT", "/_fakejira/faults", auth=False)
+def _set_faults(app: Any, req: Request) -> dict:
+    app.configure_faults(**_body(req))
+    return app.faults.snapshot()
+
+
+@CONTROL.add("GET", "/_fakejira/ground-truth", auth=False)
+def _ground_truth(app: Any, req: Request) -> list[dict]:
+    return app.site.ground_truth()
+
+
+@CONTROL.add("GET", "/_fakejira/requests", auth=False)
+def _requests(app: Any, req: Request) -> dict:
+    return app.log.snapshot()
+
+
+@CONTROL.add("DELETE", "/_fakejira/requests", auth=False)
+def _reset_requests(app: Any, req: Request) -> dict:
+    app.log.reset()
+    return {"reset": True}

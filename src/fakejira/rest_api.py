@@ -1,0 +1,496 @@
+"""Jira Cloud REST endpoints (platform v3 + the two Agile ones): paths, parameters, bodies and errors as the
+published OpenAPI spec and Jira Cloud's observed behaviour say.
+
+Handlers are functions of (app, request) returning JSON-able values; the server serialises them.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from datetime import UTC, datetime
+from typing import Any
+
+from fakejira import adf
+from fakejira import catalog as c
+from fakejira.jql_structure import parse_queries
+from fakejira.lifecycle import jira_time, parse_jira_time
+from fakejira.render import ISSUE_CHANGELOG_LIMIT, FieldSelection, issue_bean
+from fakejira.search import PageRequest, decode_token, encode_token
+from fakejira.store import IssueRecord
+from fakejira.web import NOT_FOUND_ISSUE, ApiError, Request, Router, error_body
+
+ROUTES = Router()
+REMOVED = (
+    "The requested API has been removed. Please migrate to the /rest/api/3/search/jql API. A full migration "
+    "guideline is available at https://developer.atlassian.com/changelog/#CHANGE-2046"
+)
+WORKLOG_PAGE = 1000
+
+
+def _paged(items: list[Any], start: int, size: int) -> tuple[list[Any], bool]:
+    chunk = items[max(start, 0) : max(start, 0) + max(size, 0)]
+    return chunk, max(start, 0) + len(chunk) >= len(items)
+
+
+def page_bean(url: str, start: int, size: int, total: int, values: list[Any]) -> dict[str, Any]:
+    """Jira's offset PageBean (self, nextPage, startAt, maxResults, total, isLast, values)."""
+    last = start + len(values) >= total
+    page: dict[str, Any] = {
+        "self": f"{url}?startAt={start}&maxResults={size}",
+        "maxResults": size,
+        "startAt": start,
+        "total": total,
+        "isLast": last,
+        "values": values,
+    }
+    if not last:
+        page["nextPage"] = f"{url}?startAt={start + size}&maxResults={size}"
+    return page
+
+
+def visible_record(app: Any, req: Request, id_or_key: str) -> IssueRecord:
+    """The live issue behind an id or key (old keys too), if the caller may see it; else Jira's 404."""
+    rec = app.site.record(id_or_key)
+    if rec is None or rec.deleted or not req.account.can_see(rec.issue["fields"]["project"]["key"]):
+        raise ApiError.not_found(NOT_FOUND_ISSUE)
+    return rec
+
+
+# ----- account and site ------------------------------------------------------------------------------------
+def _myself(app: Any, req: Request) -> dict[str, Any]:
+    user = dict(app.site.user(req.account))
+    user.update(
+        locale="en_US",
+        groups={"size": 2, "items": []},
+        applicationRoles={"size": 1, "items": []},
+        expand="groups,applicationRoles",
+    )
+    return user
+
+
+def _server_info(app: Any, req: Request) -> dict[str, Any]:
+    now = datetime.now(UTC)
+    return {
+        "baseUrl": c.BASE,
+        "displayUrl": c.BASE,
+        "version": "1001.0.0-SNAPSHOT",
+        "versionNumbers": [1001, 0, 0],
+        "deploymentType": "Cloud",
+        "buildNumber": 100_287,
+        "buildDate": "2026-06-01T00:00:00.000+0000",
+        "serverTime": jira_time(int(now.timestamp() * 1000)),
+        "scmInfo": "fakejira",
+        "serverTitle": "Jira (fakejira)",
+        "serverTimeZone": app.site.time_zone,
+    }
+
+
+ROUTES.add("GET", "/rest/api/3/myself")(_myself)
+ROUTES.add("GET", "/rest/api/3/serverInfo", auth=False)(_server_info)
+ROUTES.add("GET", "/rest/api/3/field")(lambda app, req: app.site.fields)
+
+
+@ROUTES.add("GET", "/rest/api/3/project/search")
+def _project_search(app: Any, req: Request) -> dict[str, Any]:
+    start, size = req.int_arg("startAt", 0), min(req.int_arg("maxResults", 50), 100)
+    keys = {k.upper() for k in req.args("keys")}
+    ids = set(req.args("id"))
+    text = (req.arg("query") or "").lower()
+    expand = set(req.args("expand"))
+    projects = [
+        p
+        for p in app.site.projects
+        if req.account.can_see(p["key"])
+        and (not keys or p["key"] in keys)
+        and (not ids or p["id"] in ids)
+        and (text in p["key"].lower() or text in p["name"].lower())
+    ]
+    if (req.arg("orderBy") or "key").lstrip("+-") == "name":
+        projects.sort(key=lambda p: p["name"], reverse=(req.arg("orderBy") or "").startswith("-"))
+    else:
+        projects.sort(key=lambda p: p["key"], reverse=(req.arg("orderBy") or "").startswith("-"))
+    chunk, _ = _paged(projects, start, size)
+    values = [
+        {k: v for k, v in p.items() if k not in ("description", "lead", "issueTypes") or k in expand}
+        for p in chunk
+    ]
+    return page_bean(f"{c.BASE}/rest/api/3/project/search", start, size, len(projects), values)
+
+
+@ROUTES.add("GET", "/rest/api/3/users/search")
+def _users_search(app: Any, req: Request) -> list[dict[str, Any]]:
+    chunk, _ = _paged(app.site.users, req.int_arg("startAt", 0), req.int_arg("maxResults", 50))
+    return chunk
+
+
+# ----- search ----------------------------------------------------------------------------------------------
+def _reconcile(values: Any) -> tuple[int, ...]:
+    try:
+        return tuple(int(v) for v in values or ())
+    except (TypeError, ValueError):
+        raise ApiError.bad_request("reconcileIssues must be a list of issue ids.") from None
+
+
+@ROUTES.add("GET", "/rest/api/3/search/jql")
+def _search_get(app: Any, req: Request) -> dict[str, Any]:
+    req.jql = req.arg("jql") or ""
+    page = PageRequest(
+        req.jql,
+        req.arg("nextPageToken") or None,
+        req.int_arg("maxResults", 50),
+        FieldSelection.parse(req.args("fields"), "id"),
+        frozenset(req.args("expand")),
+        tuple(req.args("properties")),
+        _reconcile(req.args("reconcileIssues")),
+    )
+    return app.search.page(req.account, page)
+
+
+@ROUTES.add("POST", "/rest/api/3/search/jql")
+def _search_post(app: Any, req: Request) -> dict[str, Any]:
+    body = req.json_object()
+    req.jql = str(body.get("jql") or "")
+    expand = body.get("expand") or ""
+    expand_items = expand if isinstance(expand, list) else str(expand).split(",")
+    max_results = body.get("maxResults", 50)
+    if not isinstance(max_results, int):
+        raise ApiError.bad_request("maxResults must be a number.")
+    page = PageRequest(
+        req.jql,
+        body.get("nextPageToken") or None,
+        max_results,
+        FieldSelection.parse(body.get("fields"), "id"),
+        frozenset(e.strip() for e in expand_items if e.strip()),
+        tuple(body.get("properties") or ()),
+        _reconcile(body.get("reconcileIssues")),
+    )
+    return app.search.page(req.account, page)
+
+
+@ROUTES.add("POST", "/rest/api/3/search/approximate-count")
+def _approximate_count(app: Any, req: Request) -> dict[str, Any]:
+    req.jql = str(req.json_object().get("jql") or "")
+    return {"count": app.search.count(req.account, req.jql)}
+
+
+def _removed(app: Any, req: Request) -> None:
+    raise ApiError(410, error_body(REMOVED))
+
+
+for _version in ("3", "2"):
+    for _method in ("GET", "POST"):
+        ROUTES.add(_method, f"/rest/api/{_version}/search", auth=False)(_removed)
+
+
+# ----- issues ----------------------------------------------------------------------------------------------
+@ROUTES.add("POST", "/rest/api/3/issue/bulkfetch")
+def _bulk_fetch(app: Any, req: Request) -> dict[str, Any]:
+    body = req.json_object()
+    wanted = body.get("issueIdsOrKeys")
+    if not isinstance(wanted, list) or not wanted or len(wanted) > 100:
+        raise ApiError.bad_request("issueIdsOrKeys must list between 1 and 100 issue ids or keys.")
+    selection = FieldSelection.parse(body.get("fields"), "*navigable")
+    expand = [e for item in body.get("expand") or () for e in str(item).split(",")]
+    found: dict[int, IssueRecord] = {}
+    errors = []
+    for ident in wanted:
+        try:
+            found.setdefault((rec := visible_record(app, req, str(ident))).iid, rec)
+        except ApiError:
+            errors.append({"id": str(ident), "errorMessage": NOT_FOUND_ISSUE})
+    issues = [
+        issue_bean(app.site, rec, rec.issue, selection, expand, body.get("properties") or ())
+        for _, rec in sorted(found.items())
+    ]
+    return {"issues": issues, "issueErrors": errors}
+
+
+@ROUTES.add("GET", "/rest/api/3/issue/{issueIdOrKey}")
+def _get_issue(app: Any, req: Request) -> dict[str, Any]:
+    rec = visible_record(app, req, req.params["issueIdOrKey"])
+    selection = FieldSelection.parse(req.args("fields"), "*all")
+    return issue_bean(
+        app.site,
+        rec,
+        rec.issue,
+        selection,
+        req.args("expand"),
+        req.args("properties"),
+        changelog_limit=ISSUE_CHANGELOG_LIMIT,
+    )
+
+
+@ROUTES.add("GET", "/rest/api/3/issue/{issueIdOrKey}/changelog")
+def _issue_changelog(app: Any, req: Request) -> dict[str, Any]:
+    rec = visible_record(app, req, req.params["issueIdOrKey"])
+    start, size = req.int_arg("startAt", 0), min(req.int_arg("maxResults", 100), 100)
+    histories = app.site.changelog(rec.iid)
+    chunk, _ = _paged(histories, start, size)
+    return page_bean(
+        f"{c.BASE}/rest/api/3/issue/{rec.issue['key']}/changelog", start, size, len(histories), chunk
+    )
+
+
+@ROUTES.add("GET", "/rest/api/3/issue/{issueIdOrKey}/comment")
+def _issue_comments(app: Any, req: Request) -> dict[str, Any]:
+    rec = visible_record(app, req, req.params["issueIdOrKey"])
+    comments = app.site.comments(rec.iid)
+    if (req.arg("orderBy") or "").lstrip("+") == "-created":
+        comments.reverse()
+    start, size = req.int_arg("startAt", 0), min(req.int_arg("maxResults", 100), 5000)
+    chunk, _ = _paged(comments, start, size)
+    return {"startAt": start, "maxResults": size, "total": len(comments), "comments": chunk}
+
+
+@ROUTES.add("GET", "/rest/api/3/issue/{issueIdOrKey}/worklog")
+def _issue_worklogs(app: Any, req: Request) -> dict[str, Any]:
+    rec = visible_record(app, req, req.params["issueIdOrKey"])
+    after, before = req.int_arg("startedAfter", 0), req.int_arg("startedBefore", 2**62)
+    logs = [w for w in app.site.worklogs(rec.iid) if after <= parse_jira_time(w["started"]) < before]
+    start, size = req.int_arg("startAt", 0), min(req.int_arg("maxResults", 5000), 5000)
+    chunk, _ = _paged(logs, start, size)
+    return {"startAt": start, "maxResults": size, "total": len(logs), "worklogs": chunk}
+
+
+@ROUTES.add("POST", "/rest/api/3/changelog/bulkfetch")
+def _changelog_bulk(app: Any, req: Request) -> dict[str, Any]:
+    body = req.json_object()
+    wanted = body.get("issueIdsOrKeys")
+    field_ids = body.get("fieldIds") or []
+    size = body.get("maxResults", 1000)
+    if not isinstance(wanted, list) or not 1 <= len(wanted) <= 1000:
+        raise ApiError.bad_request("issueIdsOrKeys must list between 1 and 1000 issue ids or keys.")
+    if not isinstance(field_ids, list) or len(field_ids) > 10:
+        raise ApiError.bad_request("fieldIds must list at most 10 field ids.")
+    if not isinstance(size, int) or not 1 <= size <= 10_000:
+        raise ApiError.bad_request("maxResults must be between 1 and 10000.")
+    request_hash = hashlib.sha256(repr((wanted, field_ids)).encode()).hexdigest()[:16]
+    offset = 0
+    if body.get("nextPageToken"):
+        payload = decode_token(str(body["nextPageToken"]))
+        if payload.get("q") != request_hash or not isinstance(payload.get("o"), int):
+            raise ApiError.bad_request(
+                "The provided next page token is invalid or does not belong to this request."
+            )
+        offset = payload["o"]
+    entries = []
+    seen = set()
+    for ident in wanted:
+        try:
+            rec = visible_record(app, req, str(ident))
+        except ApiError:
+            continue
+        if rec.iid in seen:
+            continue
+        seen.add(rec.iid)
+        for history in app.site.changelog(rec.iid):
+            if field_ids:
+                items = [i for i in history["items"] if i.get("fieldId", i["field"]) in field_ids]
+                if not items:
+                    continue
+                history = {**history, "items": items}
+            entries.append((history["created"], rec.iid, history))
+    entries.sort(key=lambda e: (parse_jira_time(e[0]), e[1]))
+    chunk = entries[offset : offset + size]
+    groups: list[dict[str, Any]] = []
+    for _, iid, history in chunk:
+        if not groups or groups[-1]["issueId"] != str(iid):
+            groups.append({"issueId": str(iid), "changeHistories": []})
+        groups[-1]["changeHistories"].append(history)
+    result: dict[str, Any] = {"issueChangeLogs": groups}
+    if offset + len(chunk) < len(entries):
+        result["nextPageToken"] = encode_token({"q": request_hash, "o": offset + len(chunk)})
+    return result
+
+
+# ----- worklogs --------------------------------------------------------------------------------------------
+def _worklog_changes(app: Any, req: Request, deleted: bool) -> dict[str, Any]:
+    since = req.int_arg("since", 0)
+    horizon = int(datetime.now(UTC).timestamp() * 1000) - int(app.faults.config.worklog_lag_ms)
+    logs = sorted(
+        (w.updated_ms, w.id)
+        for w in app.site.worklog_records()
+        if (w.deleted_ms is not None) == deleted and since <= w.updated_ms <= horizon
+    )
+    chunk = logs[:WORKLOG_PAGE]
+    last = len(chunk) == len(logs)
+    until = chunk[-1][0] if chunk else since
+    path = "deleted" if deleted else "updated"
+    page: dict[str, Any] = {
+        "values": [{"worklogId": wid, "updatedTime": ms, "properties": []} for ms, wid in chunk],
+        "since": since,
+        "until": until,
+        "self": f"{c.BASE}/rest/api/3/worklog/{path}?since={since}",
+        "lastPage": last,
+    }
+    if not last:
+        page["nextPage"] = f"{c.BASE}/rest/api/3/worklog/{path}?since={until}"
+    return page
+
+
+ROUTES.add("GET", "/rest/api/3/worklog/updated")(lambda app, req: _worklog_changes(app, req, deleted=False))
+ROUTES.add("GET", "/rest/api/3/worklog/deleted")(lambda app, req: _worklog_changes(app, req, deleted=True))
+
+
+@ROUTES.add("POST", "/rest/api/3/worklog/list")
+def _worklog_list(app: Any, req: Request) -> list[dict[str, Any]]:
+    ids = req.json_object().get("ids")
+    if not isinstance(ids, list) or len(ids) > 1000:
+        raise ApiError.bad_request("ids must list at most 1000 worklog ids.")
+    out = []
+    for wid in ids:
+        try:
+            w = app.site.worklog(int(wid))
+        except (TypeError, ValueError):
+            raise ApiError.bad_request(f"Invalid worklog id: {wid!r}.") from None
+        if w is None or w.deleted_ms is not None:
+            continue
+        try:
+            visible_record(app, req, str(w.issue_id))
+        except ApiError:
+            continue
+        out.append(app.site.worklog_json(w))
+    return out
+
+
+# ----- audit, JQL parse ------------------------------------------------------------------------------------
+def _instant(value: str | None, name: str) -> int | None:
+    if not value:
+        return None
+    try:
+        parsed = datetime.fromisoformat(value.replace("Z", "+00:00"))
+    except ValueError:
+        raise ApiError.bad_request(f"The '{name}' parameter is not a valid ISO 8601 date-time.") from None
+    return int((parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)).timestamp() * 1000)
+
+
+def _audit_text(record: dict[str, Any]) -> str:
+    """The fields Jira's audit `filter` words are matched against (any word order, case-insensitive)."""
+    item = record["objectItem"]
+    values = [
+        record["summary"],
+        record["category"],
+        record["eventSource"],
+        record["remoteAddress"],
+        item["name"],
+        item["id"],
+        item.get("parentName", ""),
+        item["typeName"],
+    ]
+    values += [
+        v for change in record["changedValues"] for v in (change.get("changedFrom"), change.get("changedTo"))
+    ]
+    return " ".join(str(v) for v in values if v).lower()
+
+
+@ROUTES.add("GET", "/rest/api/3/auditing/record")
+def _audit(app: Any, req: Request) -> dict[str, Any]:
+    if not req.account.admin:
+        raise ApiError(
+            403,
+            error_body(
+                "You do not have permission to view the audit log: only Jira administrators "
+                "can read audit records."
+            ),
+        )
+    start, limit = req.int_arg("offset", 0), min(req.int_arg("limit", 1000), 1000)
+    lower, upper = _instant(req.arg("from"), "from"), _instant(req.arg("to"), "to")
+    words = (req.arg("filter") or "").lower().split()
+    records = []
+    for record in reversed(app.site.audit_records):  # newest first, as Jira lists them
+        ms = parse_jira_time(record["created"])
+        text = _audit_text(record)
+        if (
+            (lower is None or ms >= lower)
+            and (upper is None or ms <= upper)
+            and all(w in text for w in words)
+        ):
+            records.append(record)
+    chunk, _ = _paged(records, start, limit)
+    return {"offset": start, "limit": limit, "total": len(records), "records": chunk}
+
+
+@ROUTES.add("POST", "/rest/api/3/jql/parse")
+def _jql_parse(app: Any, req: Request) -> dict[str, Any]:
+    queries = req.json_object().get("queries")
+    if not isinstance(queries, list) or not queries or not all(isinstance(q, str) for q in queries):
+        raise ApiError.bad_request("queries must be a non-empty list of JQL strings.")
+    validation = req.arg("validation", "strict")
+    if validation not in ("strict", "warn", "none"):
+        raise ApiError.bad_request(f"Invalid validation mode '{validation}': use strict, warn or none.")
+    return {"queries": parse_queries(queries, validation)}
+
+
+# ----- agile -----------------------------------------------------------------------------------------------
+@ROUTES.add("GET", "/rest/agile/1.0/board")
+def _boards(app: Any, req: Request) -> dict[str, Any]:
+    wanted = (req.arg("projectKeyOrId") or "").upper()
+    kind, name = req.arg("type"), (req.arg("name") or "").lower()
+    boards = [
+        b
+        for b in app.site.boards
+        if req.account.can_see(b["location"]["projectKey"])
+        and (not wanted or wanted in (b["location"]["projectKey"], str(b["location"]["projectId"])))
+        and (not kind or b["type"] in kind.split(","))
+        and name in b["name"].lower()
+    ]
+    start, size = req.int_arg("startAt", 0), min(req.int_arg("maxResults", 50), 50)
+    chunk, last = _paged(boards, start, size)
+    return {"maxResults": size, "startAt": start, "total": len(boards), "isLast": last, "values": chunk}
+
+
+@ROUTES.add("GET", "/rest/agile/1.0/board/{boardId}/sprint")
+def _sprints(app: Any, req: Request) -> dict[str, Any]:
+    board = next((b for b in app.site.boards if str(b["id"]) == req.params["boardId"]), None)
+    if board is None or not req.account.can_see(board["location"]["projectKey"]):
+        raise ApiError.not_found(
+            "The requested board cannot be viewed because it either does not exist or you "
+            "do not have permission to view it."
+        )
+    states = set(req.args("state"))
+    sprints = [
+        s for s in app.site.sprints[board["location"]["projectKey"]] if not states or s["state"] in states
+    ]
+    start, size = req.int_arg("startAt", 0), min(req.int_arg("maxResults", 50), 50)
+    chunk, last = _paged(sprints, start, size)
+    values = []
+    for s in chunk:
+        sprint = {
+            "id": s["id"],
+            "self": f"{c.BASE}/rest/agile/1.0/sprint/{s['id']}",
+            "state": s["state"],
+            "name": s["name"],
+        }
+        for k in ("startDate", "endDate", "completeDate"):
+            if k in s:
+                sprint[k] = s[k]
+        if "startDate" in s:
+            sprint["createdDate"] = s["startDate"]
+        sprint.update(originBoardId=s["boardId"], goal=s["goal"])
+        values.append(sprint)
+    return {"maxResults": size, "startAt": start, "isLast": last, "values": values}
+
+
+# ----- REST v2 ------------------------------------------------------------------------------------------
+def _wiki_text(value: Any) -> Any:
+    """API v2 renders rich text as (wiki markup) strings where v3 sends ADF documents."""
+    if isinstance(value, dict):
+        if value.get("type") == "doc" and "content" in value:
+            return adf.to_text(value)
+        return {k: _wiki_text(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_wiki_text(v) for v in value]
+    return value
+
+
+def _v2(handler: Any) -> Any:
+    return lambda app, req: _wiki_text(handler(app, req))
+
+
+# The Python `jira` and `atlassian-python-api` clients use v2 paths by default: every v3 operation is also
+# served under /rest/api/2/ (except the removed /search, already answered 410 on both).
+for _route in list(ROUTES.routes):
+    if _route.template.startswith("/rest/api/3/") and _route.template != "/rest/api/3/search":
+        ROUTES.add(_route.method, _route.template.replace("/api/3/", "/api/2/", 1), _route.auth)(
+            _v2(_route.handler)
+        )

@@ -1,0 +1,191 @@
+"""Enhanced JQL search (`/rest/api/3/search/jql`): evaluation, nextPageToken paging, lag, page hooks.
+
+Like Jira's live index, the query is evaluated again for every page, so writes between pages shift results
+(an issue updated mid-search can move to a later page, or be seen twice or never). The evaluated, sorted list
+is cached per (query, account, time zone, index view) so paging through a large site stays fast; any write
+that reaches the index changes the view and so invalidates it.
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import json
+import re
+import sys
+import threading
+import time
+import zoneinfo
+from collections import OrderedDict
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+
+from fakejira import jql
+from fakejira.render import FieldSelection, issue_bean, names_of, schema_of
+from fakejira.store import Account, Site
+from fakejira.web import ApiError
+
+UNBOUNDED = "Unbounded JQL queries are not allowed here. Please add a search restriction to your query."
+BAD_TOKEN = "The provided next page token is invalid or does not belong to this query."
+DEFAULT_PAGE = 50
+MAX_PAGE_IDS = 5000
+MAX_PAGE_FIELDS = 100
+_CLOCK_DEPENDENT = re.compile(r"\(|[\"']?[-+]?\d+\s*[wdhmMy]\b", re.IGNORECASE)
+"""Functions and relative dates: their results change with the clock, so they are never cached."""
+
+ID_ONLY = FieldSelection(include=frozenset({"id"}))
+PageHook = Callable[[dict[str, Any]], None]
+
+
+@dataclass(frozen=True)
+class PageRequest:
+    jql: str
+    next_page_token: str | None = None
+    max_results: int = DEFAULT_PAGE
+    fields: FieldSelection = ID_ONLY
+    expand: frozenset[str] = frozenset()
+    properties: tuple[str, ...] = ()
+    reconcile: tuple[int, ...] = ()
+
+
+def _query_hash(text: str) -> str:
+    return hashlib.sha256(text.encode()).hexdigest()[:16]
+
+
+def encode_token(payload: dict[str, Any]) -> str:
+    return base64.urlsafe_b64encode(json.dumps(payload, separators=(",", ":")).encode()).decode().rstrip("=")
+
+
+def decode_token(token: str) -> dict[str, Any]:
+    try:
+        payload = json.loads(base64.urlsafe_b64decode(token + "=" * (-len(token) % 4)))
+    except ValueError:
+        raise ApiError.bad_request(BAD_TOKEN) from None
+    if not isinstance(payload, dict):
+        raise ApiError.bad_request(BAD_TOKEN)
+    return payload
+
+
+class SearchService:
+    def __init__(self, site: Site) -> None:
+        self.site = site
+        self._lock = threading.Lock()
+        self._cache: OrderedDict[tuple, list[dict[str, Any]]] = OrderedDict()
+        self._hooks: list[PageHook] = []
+        self._pending: dict[str, dict[str, Any]] = {}
+
+    def on_search_page(self, callback: PageHook) -> None:
+        """Call `callback(page)` after a page with a next page is served, before that next page is answered.
+
+        `page` = {"jql", "page" (1-based number of the page served), "issue_ids", "next_page_token"}.
+        """
+        with self._lock:
+            self._hooks.append(callback)
+
+    def clear_hooks(self) -> None:
+        with self._lock:
+            self._hooks.clear()
+            self._pending.clear()
+
+    def context(self, account: Account) -> jql.EvalContext:
+        return jql.EvalContext(
+            tz=zoneinfo.ZoneInfo(account.time_zone),
+            now=datetime.now(UTC),
+            current_account_id=account.account_id,
+            users=self.site.users_by_id,
+        )
+
+    @staticmethod
+    def parse(text: str) -> jql.Query:
+        try:
+            query = jql.parse(text)
+        except jql.JqlError as e:
+            raise ApiError.bad_request(*e.messages) from None
+        if query.is_unbounded:
+            raise ApiError.bad_request(UNBOUNDED)
+        return query
+
+    def matching(self, account: Account, text: str, reconcile: tuple[int, ...] = ()) -> list[dict[str, Any]]:
+        """Issues the index holds for `text`, sorted as the query says (cached per index view)."""
+        query = self.parse(text)
+        site = self.site
+        at = site.index_time() if site.search_lag > 0 else None
+        view = site.view_version(at if at is not None else time.monotonic())
+        key = (text, account.account_id, account.time_zone, view)
+        cacheable = not reconcile and not _CLOCK_DEPENDENT.search(text.replace("currentUser()", ""))
+        if cacheable:
+            with self._lock:
+                hit = self._cache.get(key)
+                if hit is not None:
+                    self._cache.move_to_end(key)
+                    return hit
+        ctx = self.context(account)
+        issues = site.visible_issues(account, at)
+        if reconcile:  # read-after-write for the listed ids: their newest versions replace lagging ones
+            wanted = {str(i) for i in reconcile}
+            issues = [i for i in issues if i["id"] not in wanted]
+            issues += [i for i in site.visible_issues(account, None) if i["id"] in wanted]
+        result = query.sort(query.filter(issues, ctx), ctx)
+        if cacheable:
+            with self._lock:
+                self._cache[key] = result
+                while len(self._cache) > 16:
+                    self._cache.popitem(last=False)
+        return result
+
+    def count(self, account: Account, text: str) -> int:
+        return len(self.matching(account, text))
+
+    def _run_hooks(self, token: str | None) -> None:
+        if token is None:
+            return
+        with self._lock:
+            page = self._pending.pop(token, None)
+            hooks = list(self._hooks)
+        for hook in hooks if page is not None else ():
+            try:
+                hook(page)
+            except Exception as e:  # a test's hook failing must not kill the server thread
+                print(f"fakejira: on_search_page hook failed: {e!r}", file=sys.stderr)
+
+    def page(self, account: Account, req: PageRequest) -> dict[str, Any]:
+        """One page of SearchAndReconcileResults."""
+        qhash = _query_hash(req.jql)
+        offset, snapshot, number = 0, int(time.time() * 1000), 1
+        if req.next_page_token:
+            payload = decode_token(req.next_page_token)
+            if payload.get("q") != qhash or not isinstance(payload.get("o"), int) or payload["o"] < 0:
+                raise ApiError.bad_request(BAD_TOKEN)
+            offset, snapshot, number = payload["o"], payload.get("s", snapshot), payload.get("p", 1) + 1
+            self._run_hooks(req.next_page_token)
+        results = self.matching(account, req.jql, req.reconcile)
+        cap = MAX_PAGE_IDS if req.fields.ids_only and not req.expand else MAX_PAGE_FIELDS
+        size = min(max(req.max_results, 1), cap)
+        chunk = results[offset : offset + size]
+        records = self.site.records_of(chunk)
+        issues = [
+            issue_bean(self.site, rec, issue, req.fields, req.expand, req.properties, with_names=False)
+            for rec, issue in zip(records, chunk, strict=True)
+        ]
+        body: dict[str, Any] = {"issues": issues}
+        wanted = req.fields.wanted()
+        if "names" in req.expand:
+            body["names"] = names_of(wanted)
+        if "schema" in req.expand:
+            body["schema"] = schema_of(wanted)
+        end = offset + len(chunk)
+        if end < len(results):
+            token = encode_token({"q": qhash, "o": end, "s": snapshot, "p": number})
+            body["nextPageToken"] = token
+            with self._lock:
+                if self._hooks:
+                    self._pending[token] = {
+                        "jql": req.jql,
+                        "page": number,
+                        "next_page_token": token,
+                        "issue_ids": [i["id"] for i in chunk],
+                    }
+        body["isLast"] = end >= len(results)
+        return body

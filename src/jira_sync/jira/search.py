@@ -1,0 +1,256 @@
+"""Reading issues: enhanced-search pagination (a generator), parallel bulk fetch, field discovery.
+
+Pagination follows the dlt pattern: a tiny paginator object reads each answer (``update_state``) and says
+what the next request needs (``next_request``); the walk itself is a generator, so a caller merges page by
+page and keeps memory flat.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Iterable, Iterator, Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+from jira_sync.jira.errors import JiraRequestError, JiraUnavailableError
+
+if TYPE_CHECKING:
+    from jira_sync.jira.client import JiraClient
+
+__all__ = [
+    "BULK_FETCH_LIMIT",
+    "BULK_FETCH_PATH",
+    "BulkFetchResult",
+    "NextPageTokenPaginator",
+    "bulk_fetch",
+    "bulk_fetch_issues",
+    "iter_search_issues",
+    "iter_search_pages",
+    "story_points_field_ids",
+]
+
+_log = logging.getLogger(__name__)
+
+BULK_FETCH_PATH = "/rest/api/3/issue/bulkfetch"
+BULK_FETCH_LIMIT = 100
+"""Jira's cap on ``issueIdsOrKeys`` per bulk fetch call."""
+STORY_POINTS_NAMES = ("story points", "story point estimate")
+"""Company-managed projects use "Story Points", team-managed ones "Story point estimate"."""
+
+
+class NextPageTokenPaginator:
+    """Where the enhanced search goes next: ``nextPageToken`` until ``isLast`` or until no token comes back.
+
+    A server that hands out a token it already gave would make the walk loop forever (or repeat issues);
+    that is refused with an error rather than trusted.
+    """
+
+    def __init__(self) -> None:
+        self.next_page_token: str | None = None
+        self.has_next_page = True
+        self.pages = 0
+        self._seen: set[str] = set()
+
+    def update_state(self, page: Mapping[str, Any]) -> None:
+        """Read one search answer and decide whether and where the walk continues."""
+        self.pages += 1
+        token = page.get("nextPageToken")
+        if page.get("isLast") is True or not token:
+            self.has_next_page = False
+            self.next_page_token = None
+            return
+        if token in self._seen:
+            raise JiraRequestError(
+                f"Jira's search returned the same nextPageToken twice (after {self.pages} pages); stopping "
+                "rather than reading the same issues forever. Run the sync again; if it repeats, report it "
+                "to Atlassian support."
+            )
+        self._seen.add(token)
+        self.next_page_token = token
+
+    def next_request(self) -> dict[str, str]:
+        """The body fields that ask for the next page (none for the first)."""
+        return {"nextPageToken": self.next_page_token} if self.next_page_token else {}
+
+
+def iter_search_pages(
+    client: JiraClient,
+    jql: str,
+    *,
+    fields: Sequence[str] = ("id",),
+    max_results: int = 5000,
+    expand: str | Sequence[str] | None = None,
+) -> Iterator[dict[str, Any]]:
+    """Yield every page (``issues``, ``nextPageToken``, ``isLast``) of ``POST /rest/api/3/search/jql``.
+
+    Asking for ids only (the default) gets the biggest pages (Jira allows 5,000 then); fetch the full issues
+    afterwards with :func:`bulk_fetch`. Never uses the removed ``/rest/api/3/search``.
+    """
+    paginator = NextPageTokenPaginator()
+    while paginator.has_next_page:
+        page = client.search_page(
+            jql,
+            fields=fields,
+            max_results=max_results,
+            next_page_token=paginator.next_request().get("nextPageToken"),
+            expand=expand,
+        )
+        paginator.update_state(page)
+        yield page
+
+
+def iter_search_issues(
+    client: JiraClient,
+    jql: str,
+    *,
+    fields: Sequence[str] = ("id",),
+    max_results: int = 5000,
+    expand: str | Sequence[str] | None = None,
+) -> Iterator[dict[str, Any]]:
+    """Yield every issue the search finds, page after page (see :func:`iter_search_pages`)."""
+    for page in iter_search_pages(client, jql, fields=fields, max_results=max_results, expand=expand):
+        yield from page.get("issues") or []
+
+
+@dataclass(frozen=True)
+class BulkFetchResult:
+    """What a bulk fetch brought back.
+
+    ``issues``: in the order of the requested ids (duplicates asked once). ``missing``: requested ids/keys
+    Jira did not return, or reported as not existing: deleted (or moved out of sight) between the search
+    and the fetch, which a sync can simply skip. ``errors``: other ``issueErrors`` entries
+    (``{"id", "errorMessage"}``) still there after one retry: issues that exist but could not be served
+    (Jira's "retriable error or payload constraint"), which a sync must not skip.
+    """
+
+    issues: list[dict[str, Any]] = field(default_factory=list)
+    missing: list[str] = field(default_factory=list)
+    errors: list[dict[str, Any]] = field(default_factory=list)
+
+
+def bulk_fetch_issues(
+    client: JiraClient,
+    ids: Iterable[str | int],
+    *,
+    fields: Sequence[str] = ("*all",),
+    expand: Sequence[str] | None = None,
+) -> BulkFetchResult:
+    """Full issues for ``ids`` via ``POST /rest/api/3/issue/bulkfetch``, 100 per call, calls in parallel.
+
+    Chunks run on the client's thread pool (``workers``) and the results are put back in input order. Pass
+    issue ids rather than keys where you can: an id never changes, a key does when an issue moves, and a
+    moved issue asked for by its old key is matched to no requested key (it is still returned, at the end of
+    its chunk, and the old key is reported missing).
+    """
+    wanted = list(dict.fromkeys(str(i) for i in ids))
+    chunks = [wanted[start : start + BULK_FETCH_LIMIT] for start in range(0, len(wanted), BULK_FETCH_LIMIT)]
+    fetched = client.run_parallel(lambda chunk: _fetch_chunk(client, chunk, fields, expand), chunks)
+    result = BulkFetchResult()
+    for part in fetched:
+        result.issues.extend(part.issues)
+        result.missing.extend(part.missing)
+        result.errors.extend(part.errors)
+    if result.missing:
+        _log.info(
+            "bulk fetch: %d of %d issues no longer exist or are not visible", len(result.missing), len(wanted)
+        )
+    return result
+
+
+def bulk_fetch(
+    client: JiraClient,
+    ids: Iterable[str | int],
+    fields: Sequence[str] = ("*all",),
+    expand: Sequence[str] | None = None,
+) -> list[dict[str, Any]]:
+    """Full issues for ``ids`` in input order; ids that vanished are left out, unserved ones raise.
+
+    An issue deleted between the search and the fetch is simply absent. An issue Jira lists in
+    ``issueErrors`` even after a retry raises :class:`JiraUnavailableError`, so the sync stops before its
+    watermark passes an issue it never stored (the next run fetches it again).
+    """
+    result = bulk_fetch_issues(client, ids, fields=fields, expand=expand)
+    if result.errors:
+        sample = "; ".join(f"{e.get('id')}: {e.get('errorMessage')}" for e in result.errors[:5])
+        raise JiraUnavailableError(
+            f"Jira could not return {len(result.errors)} issue(s) in a bulk fetch ({sample}); the run stops "
+            "so that they are not skipped. Try again later."
+        )
+    return result.issues
+
+
+def _fetch_chunk(
+    client: JiraClient, chunk: list[str], fields: Sequence[str], expand: Sequence[str] | None
+) -> BulkFetchResult:
+    """One bulk fetch call, plus one retry for ids Jira could not serve, put back in request order."""
+    issues, errors = _bulk_fetch_call(client, chunk, fields, expand)
+    unserved = [error for error in errors if not _is_not_found(error)]
+    if unserved:
+        more, errors = _bulk_fetch_call(client, [str(error.get("id")) for error in unserved], fields, expand)
+        issues.extend(more)
+        unserved = [error for error in errors if not _is_not_found(error)]
+    by_handle: dict[str, dict[str, Any]] = {}
+    for issue in issues:
+        by_handle.setdefault(str(issue.get("id")), issue)
+        if issue.get("key"):
+            by_handle.setdefault(str(issue["key"]), issue)
+    failed = {str(error.get("id")) for error in unserved}
+    ordered: list[dict[str, Any]] = []
+    placed: set[str] = set()
+    missing: list[str] = []
+    for handle in chunk:
+        issue = by_handle.get(handle)
+        if issue is None:
+            if handle not in failed:
+                missing.append(handle)
+        elif str(issue.get("id")) not in placed:  # an id and a key of one issue bring it once
+            placed.add(str(issue.get("id")))
+            ordered.append(issue)
+    for issue in issues:  # returned but matching no requested handle (asked for by a key that has moved)
+        if str(issue.get("id")) not in placed:
+            placed.add(str(issue.get("id")))
+            ordered.append(issue)
+    return BulkFetchResult(issues=ordered, missing=missing, errors=unserved)
+
+
+def _is_not_found(error: Mapping[str, Any]) -> bool:
+    """Whether an ``issueErrors`` entry means the issue is gone (or out of sight) rather than unserved.
+
+    Jira words this "Issue does not exist or you do not have permission to see it."; the client forces
+    English answers (``X-Force-Accept-Language``), which is what makes the wording usable here.
+    """
+    text = str(error.get("errorMessage") or "").lower()
+    return "does not exist" in text or "permission" in text
+
+
+def _bulk_fetch_call(
+    client: JiraClient, ids: list[str], fields: Sequence[str], expand: Sequence[str] | None
+) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
+    field_list = [fields] if isinstance(fields, str) else list(fields)
+    body: dict[str, Any] = {"issueIdsOrKeys": ids, "fields": field_list, "fieldsByKeys": False}
+    if expand:
+        body["expand"] = list(expand)
+    answer = client.post(BULK_FETCH_PATH, body)
+    if not isinstance(answer, dict) or not isinstance(answer.get("issues", []), list):
+        raise JiraRequestError(f"Jira's bulk fetch answer is not an issue list ({type(answer).__name__})")
+    return list(answer.get("issues") or []), list(answer.get("issueErrors") or [])
+
+
+def story_points_field_ids(fields: Iterable[Mapping[str, Any]]) -> list[str]:
+    """Ids of the story point custom fields in ``/rest/api/3/field`` output ("Story Points", "Story point
+    estimate"), in that order of preference.
+
+    Matched by name and by a numeric custom schema (``...:float`` or Jira Software's ``jsw-story-points``),
+    so a text field someone named "Story Points" is not taken for one.
+    """
+    found: list[tuple[int, str]] = []
+    for entry in fields:
+        name = str(entry.get("name") or "").strip().lower()
+        schema = entry.get("schema") or {}
+        custom = str(schema.get("custom") or "")
+        numeric = (
+            custom.endswith(":float") or custom.endswith("jsw-story-points") or schema.get("type") == "number"
+        )
+        if entry.get("custom") and name in STORY_POINTS_NAMES and numeric and entry.get("id"):
+            found.append((STORY_POINTS_NAMES.index(name), str(entry["id"])))
+    return [field_id for _, field_id in sorted(found, key=lambda pair: pair[0])]
