@@ -10,6 +10,8 @@ Public API::
     query.matches(issue, ctx) -> bool        query.filter(issues, ctx) -> list[dict]
     query.predicate(ctx) -> (issue -> bool)  query.sort(issues, ctx) -> list[dict]
     query.is_unbounded -> bool               query.referenced_fields() -> set[str]
+    validate_values(query, vocabulary) -> list[str]   # values that do not exist on the site, Jira's wording
+    resolve_keys(query, vocabulary) -> Query          # issue keys (old ones too) read as the issues' ids
 
 Semantics worth knowing (each as Jira does it):
 - ``!=``, ``not in`` and relational operators never match an issue whose field is empty
@@ -28,6 +30,7 @@ Semantics worth knowing (each as Jira does it):
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
@@ -43,7 +46,7 @@ from fakejira.jql_dates import (
     read_date_literal,
 )
 
-__all__ = ["EvalContext", "JqlError", "Query", "parse"]
+__all__ = ["EvalContext", "JqlError", "Query", "Vocabulary", "parse", "resolve_keys", "validate_values"]
 
 
 class JqlError(ValueError):
@@ -785,3 +788,93 @@ def parse(jql: str) -> Query:
     if messages:
         raise JqlError(messages)
     return Query(jql, where, tuple(canonical))
+
+
+# ---------------------------------------------------------------------------------------------- site values
+
+
+@dataclass(frozen=True)
+class Vocabulary:
+    """The values that exist on the site *for one account*, which Jira checks a query's values against.
+
+    Kept apart from `parse` because it is the searching account's view of the site (a project it may not
+    browse does not exist for it), so the parser stays pure. Names, keys and ids are casefolded; `issue_id`
+    maps an issue key, current or old (before a move), to the id of a live issue the account may see.
+    """
+
+    projects: frozenset[str]  # keys, ids and names
+    issue_types: frozenset[str]  # names and ids
+    statuses: frozenset[str]  # names and ids
+    issue_id: Callable[[str], str | None]
+
+
+_EQUALITY = frozenset({"=", "!=", "in", "not in"})
+_NAMED_FIELDS = {"project": "projects", "issuetype": "issue_types", "status": "statuses"}
+
+
+def _clauses(node: Any) -> Iterable[_Clause]:
+    """Every clause of a syntax tree, left to right (so messages come in the order of the query)."""
+    if isinstance(node, _Clause):
+        yield node
+    elif node is not None:
+        for child in node.children:
+            yield from _clauses(child)
+
+
+def _values(clause: _Clause) -> list[_Value]:
+    return [item for item in clause.operand.items if isinstance(item, _Value)]
+
+
+def validate_values(query: Query, vocabulary: Vocabulary) -> list[str]:
+    """Jira's value validation: every literal of `=`, `!=`, `in` and `not in` on project, issuetype and
+    status must name one that exists, and every issue key of key/issuekey/id an issue that exists; one
+    message per bad value, in query order, without repeats. Numeric issue ids are never checked (Jira just
+    matches nothing), nor are relational operators, EMPTY or functions."""
+    messages: list[str] = []
+    for clause in _clauses(query.where):
+        spec = _field(clause.field)
+        if spec is None or clause.op not in _EQUALITY:
+            continue
+        if spec.name in _NAMED_FIELDS:
+            known: frozenset[str] = getattr(vocabulary, _NAMED_FIELDS[spec.name])
+            messages += [
+                f"The value '{value.text}' does not exist for the field '{clause.field}'."
+                for value in _values(clause)
+                if _fold(value.text) not in known
+            ]
+        elif spec.kind == "key":
+            messages += [
+                f"An issue with key '{value.text}' does not exist for field '{clause.field}'."
+                for value in _values(clause)
+                if not value.text.strip().isdigit() and vocabulary.issue_id(value.text.strip()) is None
+            ]
+    return list(dict.fromkeys(messages))
+
+
+def _map_clauses(node: Any, change: Callable[[_Clause], _Clause]) -> Any:
+    if isinstance(node, _Clause):
+        return change(node)
+    if node is None:
+        return None
+    return _Bool(node.op, tuple(_map_clauses(child, change) for child in node.children))
+
+
+def resolve_keys(query: Query, vocabulary: Vocabulary) -> Query:
+    """The query with the issue keys of `=`/`!=`/`in`/`not in` read as the ids of their issues.
+
+    An issue keeps its id when it moves and Jira still finds it by its old key (``key = OLD-1``), so equality
+    on keys is equality on the issue behind the key. Relational operators keep comparing key numbers."""
+
+    def by_id(atom: Any) -> Any:
+        if isinstance(atom, tuple) and atom[0] == "key":
+            found = vocabulary.issue_id(f"{atom[1]}-{atom[2]}")
+            return atom if found is None else ("id", int(found))
+        return atom
+
+    def change(clause: _Clause) -> _Clause:
+        spec = _field(clause.field)
+        if spec is None or spec.kind != "key" or clause.op not in _EQUALITY:
+            return clause
+        return dataclasses.replace(clause, atoms=tuple(by_id(atom) for atom in clause.atoms))
+
+    return dataclasses.replace(query, where=_map_clauses(query.where, change))

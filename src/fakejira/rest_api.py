@@ -10,7 +10,7 @@ import hashlib
 from datetime import UTC, datetime
 from typing import Any
 
-from fakejira import adf
+from fakejira import adf, jql
 from fakejira import catalog as c
 from fakejira.jql_structure import parse_queries
 from fakejira.lifecycle import jira_time, parse_jira_time
@@ -418,7 +418,25 @@ def _jql_parse(app: Any, req: Request) -> dict[str, Any]:
     validation = req.arg("validation", "strict")
     if validation not in ("strict", "warn", "none"):
         raise ApiError.bad_request(f"Invalid validation mode '{validation}': use strict, warn or none.")
-    return {"queries": parse_queries(queries, validation)}
+    parsed = parse_queries(queries, validation)
+    if validation != "none":
+        vocabulary = app.search.vocabulary(req.account)
+        parsed = [_check_values(entry, vocabulary, validation) for entry in parsed]
+    return {"queries": parsed}
+
+
+def _check_values(entry: dict[str, Any], vocabulary: jql.Vocabulary, validation: str) -> dict[str, Any]:
+    """A well-formed query's values checked as the caller sees the site: under `strict` bad values are
+    errors and the structure goes (as Jira: "If validation fails, the query structure is not returned"),
+    under `warn` they are warnings beside the structure."""
+    if "structure" not in entry:
+        return entry
+    messages = jql.validate_values(jql.parse(entry["query"]), vocabulary)
+    if not messages:
+        return entry
+    if validation == "strict":
+        return {"query": entry["query"], "errors": messages}
+    return {**entry, "warnings": messages}
 
 
 # ----- agile -----------------------------------------------------------------------------------------------

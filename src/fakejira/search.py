@@ -17,11 +17,12 @@ import threading
 import time
 import zoneinfo
 from collections import OrderedDict
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
+from fakejira import catalog as c
 from fakejira import jql
 from fakejira.render import FieldSelection, issue_bean, names_of, schema_of
 from fakejira.store import Account, Site
@@ -56,6 +57,11 @@ def _query_hash(text: str) -> str:
 
 def encode_token(payload: dict[str, Any]) -> str:
     return base64.urlsafe_b64encode(json.dumps(payload, separators=(",", ":")).encode()).decode().rstrip("=")
+
+
+def _folded(objects: Iterable[dict[str, Any]]) -> frozenset[str]:
+    """Every way JQL may name these Jira objects (key, id, name), casefolded as JQL compares them."""
+    return frozenset(str(o[k]).casefold() for o in objects for k in ("key", "id", "name") if o.get(k))
 
 
 def decode_token(token: str) -> dict[str, Any]:
@@ -97,19 +103,42 @@ class SearchService:
             users=self.site.users_by_id,
         )
 
-    @staticmethod
-    def parse(text: str) -> jql.Query:
+    def vocabulary(self, account: Account) -> jql.Vocabulary:
+        """The site's values as `account` sees them: projects it may browse, the site's issue types and
+        statuses, and keys (old ones too) of live issues it may browse. Read live, not from the lagging
+        index, as Jira validates against its database."""
+        site = self.site
+
+        def issue_id(key: str) -> str | None:
+            rec = site.record(key)
+            if rec is None or rec.deleted or not account.can_see(rec.issue["fields"]["project"]["key"]):
+                return None
+            return rec.issue["id"]
+
+        return jql.Vocabulary(
+            projects=_folded(p for p in site.projects if account.can_see(p["key"])),
+            issue_types=_folded(c.ISSUE_TYPES.values()),
+            statuses=_folded(c.STATUSES.values()),
+            issue_id=issue_id,
+        )
+
+    def parse(self, account: Account, text: str) -> jql.Query:
+        """`text` parsed and checked against the site as `account` sees it; Jira's 400 when it fails."""
         try:
             query = jql.parse(text)
         except jql.JqlError as e:
             raise ApiError.bad_request(*e.messages) from None
         if query.is_unbounded:
             raise ApiError.bad_request(UNBOUNDED)
-        return query
+        vocabulary = self.vocabulary(account)
+        messages = jql.validate_values(query, vocabulary)
+        if messages:
+            raise ApiError.bad_request(*messages)
+        return jql.resolve_keys(query, vocabulary)
 
     def matching(self, account: Account, text: str, reconcile: tuple[int, ...] = ()) -> list[dict[str, Any]]:
         """Issues the index holds for `text`, sorted as the query says (cached per index view)."""
-        query = self.parse(text)
+        query = self.parse(account, text)
         site = self.site
         at = site.index_time() if site.search_lag > 0 else None
         view = site.view_version(at if at is not None else time.monotonic())

@@ -555,7 +555,7 @@ def test_audit_records_show_deletions(scratch: FakeJira) -> None:
 
 
 def test_jql_parse(api: JiraHttp) -> None:
-    body = {"queries": ["project = ALPHA AND updated >= -1d ORDER BY updated ASC", "project = = nope"]}
+    body = {"queries": ["project = ENG AND updated >= -1d ORDER BY updated ASC", "project = = nope"]}
     parsed = api.ok_post("/rest/api/3/jql/parse?validation=strict", body)
     good, bad = parsed["queries"]
     assert good["query"] == body["queries"][0] and not good.get("errors")
