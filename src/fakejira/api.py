@@ -143,8 +143,8 @@ class FakeJira:
         self.app.log.reset()
 
     def on_search_page(self, callback: PageHook) -> None:
-        """`callback(page)` runs after a search page is served and before the next page of that search is
-        answered. page = {"jql", "page", "issue_ids", "next_page_token"}."""
+        """`callback(page)` runs after each search page that has a next page is computed, before it is sent,
+        so it lands between two requests of the client. page = {"jql", "page", "issue_ids", "next_page_token"}."""
         self.app.search.on_search_page(callback)
 
     def clear_search_hooks(self) -> None:

@@ -80,10 +80,10 @@ class SearchService:
         self._lock = threading.Lock()
         self._cache: OrderedDict[tuple, list[dict[str, Any]]] = OrderedDict()
         self._hooks: list[PageHook] = []
-        self._pending: dict[str, dict[str, Any]] = {}
 
     def on_search_page(self, callback: PageHook) -> None:
-        """Call `callback(page)` after a page with a next page is served, before that next page is answered.
+        """Call `callback(page)` after each page that has a next page is computed, before it is sent: any
+        request the client makes next (the next page, or a fresh query) sees what the callback changed.
 
         `page` = {"jql", "page" (1-based number of the page served), "issue_ids", "next_page_token"}.
         """
@@ -93,7 +93,6 @@ class SearchService:
     def clear_hooks(self) -> None:
         with self._lock:
             self._hooks.clear()
-            self._pending.clear()
 
     def context(self, account: Account) -> jql.EvalContext:
         return jql.EvalContext(
@@ -167,13 +166,12 @@ class SearchService:
     def count(self, account: Account, text: str) -> int:
         return len(self.matching(account, text))
 
-    def _run_hooks(self, token: str | None) -> None:
-        if token is None:
-            return
+    def _run_hooks(self, page: dict[str, Any]) -> None:
+        """Run the hooks once a page with more to come is computed, before it is sent: whatever they change
+        happens before the client can ask for anything else, as between two pages of a live search."""
         with self._lock:
-            page = self._pending.pop(token, None)
             hooks = list(self._hooks)
-        for hook in hooks if page is not None else ():
+        for hook in hooks:
             try:
                 hook(page)
             except Exception as e:  # a test's hook failing must not kill the server thread
@@ -188,7 +186,6 @@ class SearchService:
             if payload.get("q") != qhash or not isinstance(payload.get("o"), int) or payload["o"] < 0:
                 raise ApiError.bad_request(BAD_TOKEN)
             offset, snapshot, number = payload["o"], payload.get("s", snapshot), payload.get("p", 1) + 1
-            self._run_hooks(req.next_page_token)
         results = self.matching(account, req.jql, req.reconcile)
         cap = MAX_PAGE_IDS if req.fields.ids_only and not req.expand else MAX_PAGE_FIELDS
         size = min(max(req.max_results, 1), cap)
@@ -208,13 +205,8 @@ class SearchService:
         if end < len(results):
             token = encode_token({"q": qhash, "o": end, "s": snapshot, "p": number})
             body["nextPageToken"] = token
-            with self._lock:
-                if self._hooks:
-                    self._pending[token] = {
-                        "jql": req.jql,
-                        "page": number,
-                        "next_page_token": token,
-                        "issue_ids": [i["id"] for i in chunk],
-                    }
+            self._run_hooks(
+                {"jql": req.jql, "page": number, "next_page_token": token, "issue_ids": [i["id"] for i in chunk]}
+            )
         body["isLast"] = end >= len(results)
         return body

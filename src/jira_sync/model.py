@@ -1,0 +1,470 @@
+"""Table schemas and the pure Jira issue -> row flattening.
+
+Each table is one `Table` constant. The warehouse builds its DDL, its upserts and its reads from these
+constants, and `flatten_issue` produces exactly the ISSUES columns, so a column is added in one place.
+
+Everything here is pure: no clock, no I/O. Values produced by `flatten_issue` are JSON-serialisable
+(timestamps as ISO 8601 strings with a colon offset, in UTC) because the warehouse ships rows to SQL as a
+single JSON-array bind parameter.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
+from datetime import UTC, date, datetime
+from typing import Any
+
+IDENTIFIER = re.compile(r"^[A-Za-z_][A-Za-z0-9_$]*$")
+
+# SQL types that behave alike on Snowflake and on fakesnow (DuckDB): see the warehouse tests.
+NUMBER = "NUMBER(38,0)"
+VARCHAR = "VARCHAR"
+BOOLEAN = "BOOLEAN"
+FLOAT = "FLOAT"
+DATE = "DATE"
+TIMESTAMP_TZ = "TIMESTAMP_TZ"
+VARIANT = "VARIANT"
+ARRAY = "ARRAY"
+SQL_TYPES = frozenset({NUMBER, VARCHAR, BOOLEAN, FLOAT, DATE, TIMESTAMP_TZ, VARIANT, ARRAY})
+
+
+@dataclass(frozen=True)
+class Column:
+    """One column: its name (an unquoted-style identifier, upper case) and its SQL type."""
+
+    name: str
+    sql_type: str
+    key: bool = False
+
+    def __post_init__(self) -> None:
+        if not IDENTIFIER.match(self.name) or self.name != self.name.upper():
+            raise ValueError(f"column name {self.name!r} must be an upper-case SQL identifier")
+        if self.sql_type not in SQL_TYPES:
+            raise ValueError(f"column {self.name}: unsupported type {self.sql_type!r}")
+
+
+@dataclass(frozen=True)
+class Table:
+    """A table: its name, its columns in DDL order; the key columns identify a row."""
+
+    name: str
+    columns: tuple[Column, ...]
+
+    def __post_init__(self) -> None:
+        if not IDENTIFIER.match(self.name) or self.name != self.name.upper():
+            raise ValueError(f"table name {self.name!r} must be an upper-case SQL identifier")
+        names = [c.name for c in self.columns]
+        if len(set(names)) != len(names):
+            raise ValueError(f"table {self.name}: duplicate column names")
+        if not any(c.key for c in self.columns):
+            raise ValueError(f"table {self.name}: no key column")
+
+    @property
+    def names(self) -> tuple[str, ...]:
+        return tuple(c.name for c in self.columns)
+
+    @property
+    def keys(self) -> tuple[Column, ...]:
+        return tuple(c for c in self.columns if c.key)
+
+    def column(self, name: str) -> Column:
+        for c in self.columns:
+            if c.name == name:
+                return c
+        raise KeyError(f"table {self.name} has no column {name}")
+
+
+def _cols(*spec: tuple[str, str] | tuple[str, str, bool]) -> tuple[Column, ...]:
+    return tuple(Column(*s) for s in spec)
+
+
+ISSUES = Table(
+    "JIRA_ISSUES",
+    _cols(
+        ("SOURCE", VARCHAR, True),
+        ("ID", NUMBER, True),
+        ("KEY", VARCHAR),
+        ("PROJECT_KEY", VARCHAR),
+        ("PROJECT_NAME", VARCHAR),
+        ("ISSUE_TYPE", VARCHAR),
+        ("IS_SUBTASK", BOOLEAN),
+        ("PARENT_ID", NUMBER),
+        ("PARENT_KEY", VARCHAR),
+        ("STATUS", VARCHAR),
+        ("STATUS_CATEGORY", VARCHAR),
+        ("PRIORITY", VARCHAR),
+        ("RESOLUTION", VARCHAR),
+        ("SUMMARY", VARCHAR),
+        ("DESCRIPTION", VARCHAR),
+        ("ASSIGNEE_ACCOUNT_ID", VARCHAR),
+        ("ASSIGNEE_NAME", VARCHAR),
+        ("REPORTER_ACCOUNT_ID", VARCHAR),
+        ("REPORTER_NAME", VARCHAR),
+        ("CREATOR_ACCOUNT_ID", VARCHAR),
+        ("CREATOR_NAME", VARCHAR),
+        ("LABELS", ARRAY),
+        ("COMPONENTS", ARRAY),
+        ("FIX_VERSIONS", ARRAY),
+        ("CREATED", TIMESTAMP_TZ),
+        ("UPDATED", TIMESTAMP_TZ),
+        ("RESOLVED", TIMESTAMP_TZ),
+        ("DUE_DATE", DATE),
+        ("STORY_POINTS", FLOAT),
+        ("RAW", VARIANT),
+        ("IS_DELETED", BOOLEAN),
+        ("DELETED_AT", TIMESTAMP_TZ),
+        ("SYNCED_AT", TIMESTAMP_TZ),
+        ("RUN_ID", VARCHAR),
+    ),
+)
+
+STATE = Table(
+    "JIRA_SYNC_STATE",
+    _cols(
+        ("SOURCE", VARCHAR, True),
+        ("WATERMARK", TIMESTAMP_TZ),
+        ("ACCOUNT_TIME_ZONE", VARCHAR),
+        ("WINDOW_UPPER", TIMESTAMP_TZ),
+        ("LAST_RUN_ID", VARCHAR),
+        ("UPDATED_AT", TIMESTAMP_TZ),
+    ),
+)
+
+RUN_STATUSES = ("RUNNING", "SUCCEEDED", "FAILED")
+
+RUN_LOG = Table(
+    "JIRA_SYNC_RUNS",
+    _cols(
+        ("RUN_ID", VARCHAR, True),
+        ("SOURCE", VARCHAR),
+        ("STARTED_AT", TIMESTAMP_TZ),
+        ("ENDED_AT", TIMESTAMP_TZ),
+        ("STATUS", VARCHAR),
+        ("ISSUES_FETCHED", NUMBER),
+        ("ISSUES_INSERTED", NUMBER),
+        ("ISSUES_UPDATED", NUMBER),
+        ("ISSUES_DELETED", NUMBER),
+        ("REQUESTS", NUMBER),
+        ("RETRIES", NUMBER),
+        ("WATERMARK_BEFORE", TIMESTAMP_TZ),
+        ("WATERMARK_AFTER", TIMESTAMP_TZ),
+        ("ERROR_MESSAGE", VARCHAR),
+        ("SUMMARY", VARIANT),  # the JSON summary the procedure returned: timings, batches, time zone
+    ),
+)
+
+AUTH_METHODS = ("basic", "bearer")
+
+SOURCES = Table(
+    "JIRA_SOURCES",
+    _cols(
+        ("NAME", VARCHAR, True),
+        ("SITE_URL", VARCHAR),
+        ("AUTH", VARCHAR),
+        ("EMAIL", VARCHAR),
+        ("SECRET_ALIAS", VARCHAR),
+        ("JQL", VARCHAR),
+        ("PROJECTS", ARRAY),
+        ("ENABLED", BOOLEAN),
+        ("OVERLAP_MINUTES", NUMBER),
+        ("SEARCH_LAG_SECONDS", NUMBER),
+        ("BATCH_SIZE", NUMBER),
+        ("PAGE_SIZE", NUMBER),
+        ("WORKERS", NUMBER),
+        ("CREATED_AT", TIMESTAMP_TZ),
+        ("UPDATED_AT", TIMESTAMP_TZ),
+    ),
+)
+
+TABLES = (ISSUES, STATE, RUN_LOG, SOURCES)
+
+
+# --- values -----------------------------------------------------------------------------------------
+
+
+def iso_utc(value: datetime | None) -> str | None:
+    """An aware datetime as ISO 8601 in UTC with a colon offset, the form both warehouses cast reliably."""
+    if value is None:
+        return None
+    if value.tzinfo is None:
+        raise ValueError(f"naive datetime {value!r}: pass an aware datetime (UTC)")
+    return value.astimezone(UTC).isoformat(timespec="microseconds")
+
+
+def parse_jira_timestamp(value: Any) -> datetime | None:
+    """Jira's `2024-03-05T14:07:33.123+0000` (or any ISO 8601 with an offset) as an aware UTC datetime."""
+    if not isinstance(value, str) or not value:
+        return None
+    try:
+        parsed = datetime.fromisoformat(value)
+    except ValueError:
+        return None
+    if parsed.tzinfo is None:  # Jira always sends an offset; a bare value is read as UTC rather than dropped
+        parsed = parsed.replace(tzinfo=UTC)
+    return parsed.astimezone(UTC)
+
+
+def _jira_iso(value: Any) -> str | None:
+    return iso_utc(parse_jira_timestamp(value))
+
+
+def _date(value: Any) -> str | None:
+    if not isinstance(value, str):
+        return None
+    try:
+        return date.fromisoformat(value[:10]).isoformat()
+    except ValueError:
+        return None
+
+
+def _int(value: Any) -> int | None:
+    if isinstance(value, bool):
+        return None
+    try:
+        return int(value)
+    except (TypeError, ValueError):
+        return None
+
+
+def _float(value: Any) -> float | None:
+    if isinstance(value, bool):
+        return None
+    try:
+        number = float(value)
+    except (TypeError, ValueError):
+        return None
+    return number if math.isfinite(number) else None
+
+
+def _obj(value: Any) -> Mapping[str, Any]:
+    """The value if it is a JSON object, else an empty one: Jira sends null for unset objects."""
+    return value if isinstance(value, Mapping) else {}
+
+
+def _str(value: Any) -> str | None:
+    return value if isinstance(value, str) else None
+
+
+def _name(value: Any) -> str | None:
+    """The name of a Jira object such as a status or a priority ({"name": ...}); None when unset."""
+    return _str(_obj(value).get("name"))
+
+
+def _user(prefix: str, value: Any) -> dict[str, str | None]:
+    """A user field as the <PREFIX>_ACCOUNT_ID and <PREFIX>_NAME columns (both None when unassigned)."""
+    user = _obj(value)
+    return {
+        f"{prefix}_ACCOUNT_ID": _str(user.get("accountId")),
+        f"{prefix}_NAME": _str(user.get("displayName")),
+    }
+
+
+def _names(items: Any) -> list[str]:
+    """Names of a list of Jira objects ({"name": ...}) or plain strings, in order, skipping the unnamed."""
+    if not isinstance(items, list):
+        return []
+    out = []
+    for item in items:
+        name = item if isinstance(item, str) else _obj(item).get("name")
+        if isinstance(name, str):
+            out.append(name)
+    return out
+
+
+def story_points(fields: Mapping[str, Any], field_ids: Sequence[str]) -> float | None:
+    """The first numeric value among the site's story-point fields (sites differ in which id they use)."""
+    for field_id in field_ids:
+        number = _float(fields.get(field_id))
+        if number is not None:
+            return number
+    return None
+
+
+def flatten_issue(
+    issue: Mapping[str, Any],
+    *,
+    source: str,
+    story_points_fields: Sequence[str],
+    synced_at: datetime,
+    run_id: str,
+) -> dict[str, Any]:
+    """One Jira issue (REST JSON) as a row of ISSUES: every column present, JSON-serialisable values.
+
+    Missing or null fields anywhere give None (or an empty list for the ARRAY columns) rather than an error:
+    field sets vary by site, project, screen and permission.
+    """
+    fields = _obj(issue.get("fields"))
+    project = _obj(fields.get("project"))
+    issue_type = _obj(fields.get("issuetype"))
+    parent = _obj(fields.get("parent"))
+    status = _obj(fields.get("status"))
+    description = fields.get("description")
+    subtask = issue_type.get("subtask")
+    return {
+        "SOURCE": source,
+        "ID": _int(issue.get("id")),
+        "KEY": _str(issue.get("key")),
+        "PROJECT_KEY": _str(project.get("key")),
+        "PROJECT_NAME": _str(project.get("name")),
+        "ISSUE_TYPE": _str(issue_type.get("name")),
+        "IS_SUBTASK": subtask if isinstance(subtask, bool) else None,
+        "PARENT_ID": _int(parent.get("id")),
+        "PARENT_KEY": _str(parent.get("key")),
+        "STATUS": _name(status),
+        "STATUS_CATEGORY": _name(status.get("statusCategory")),
+        "PRIORITY": _name(fields.get("priority")),
+        "RESOLUTION": _name(fields.get("resolution")),
+        "SUMMARY": _str(fields.get("summary")),
+        "DESCRIPTION": None if description is None else adf_to_text(description),
+        **_user("ASSIGNEE", fields.get("assignee")),
+        **_user("REPORTER", fields.get("reporter")),
+        **_user("CREATOR", fields.get("creator")),
+        "LABELS": _names(fields.get("labels")),
+        "COMPONENTS": _names(fields.get("components")),
+        "FIX_VERSIONS": _names(fields.get("fixVersions")),
+        "CREATED": _jira_iso(fields.get("created")),
+        "UPDATED": _jira_iso(fields.get("updated")),
+        "RESOLVED": _jira_iso(fields.get("resolutiondate")),
+        "DUE_DATE": _date(fields.get("duedate")),
+        "STORY_POINTS": story_points(fields, story_points_fields),
+        "RAW": dict(issue),
+        "IS_DELETED": False,
+        "DELETED_AT": None,
+        "SYNCED_AT": iso_utc(synced_at),
+        "RUN_ID": run_id,
+    }
+
+
+# --- Atlassian Document Format -> plain text ---------------------------------------------------------
+
+_INLINE_TYPES = frozenset(
+    {
+        "text",
+        "hardBreak",
+        "mention",
+        "emoji",
+        "inlineCard",
+        "status",
+        "date",
+        "mediaInline",
+        "placeholder",
+        "inlineExtension",
+    }
+)
+_TEXT_BLOCKS = frozenset({"paragraph", "heading"})
+
+
+def adf_to_text(adf: Any) -> str:
+    """Readable plain text from an ADF document (Jira API v3 rich text); a plain string (API v2) as is.
+
+    Paragraphs and headings become lines, list items get "- " (or "1. ") and nest by two spaces, table cells
+    are tab-separated with one line per row, code blocks keep their lines; unknown nodes are walked into,
+    so text inside future node types is kept rather than lost.
+    """
+    if adf is None:
+        return ""
+    if isinstance(adf, str):
+        return adf
+    if not isinstance(adf, Mapping):
+        return ""
+    return "\n".join(_block(adf)).strip("\n")
+
+
+def _children(node: Mapping[str, Any]) -> list[Mapping[str, Any]]:
+    content = node.get("content")
+    if not isinstance(content, list):
+        return []
+    return [c for c in content if isinstance(c, Mapping)]
+
+
+def _inline(node: Mapping[str, Any]) -> str:
+    """The text of one inline node (or of all inline text under a node)."""
+    kind = node.get("type")
+    attrs = _obj(node.get("attrs"))
+    if kind == "text":
+        return _str(node.get("text")) or ""
+    if kind == "hardBreak":
+        return "\n"
+    if kind == "mention":
+        text = _str(attrs.get("text")) or _str(attrs.get("id")) or ""
+        return text if text.startswith("@") or not text else f"@{text}"
+    if kind == "emoji":
+        return _str(attrs.get("text")) or _str(attrs.get("shortName")) or ""
+    if kind == "inlineCard":
+        return _str(attrs.get("url")) or ""
+    if kind in ("status", "placeholder", "inlineExtension"):
+        return _str(attrs.get("text")) or ""
+    if kind == "date":
+        millis = _int(attrs.get("timestamp"))
+        return datetime.fromtimestamp(millis / 1000, UTC).date().isoformat() if millis is not None else ""
+    if kind == "mediaInline":
+        return _str(attrs.get("alt")) or ""
+    return "".join(_inline(c) for c in _children(node))
+
+
+def _lines(text: str) -> list[str]:
+    return text.split("\n")
+
+
+def _block(node: Mapping[str, Any]) -> list[str]:
+    """The lines of one block node."""
+    kind = node.get("type")
+    attrs = _obj(node.get("attrs"))
+    children = _children(node)
+    if kind in _TEXT_BLOCKS or kind in _INLINE_TYPES:
+        return _lines(_inline(node))
+    if kind == "codeBlock":
+        return _lines("".join(_inline(c) for c in children))
+    if kind in ("bulletList", "orderedList", "taskList", "decisionList"):
+        return _list(node)
+    if kind == "table":
+        return ["\t".join(_cell_text(cell) for cell in _children(row)) for row in children]
+    if kind == "blockquote":
+        return ["> " + line for line in _blocks(children)]
+    if kind == "rule":
+        return ["---"]
+    if kind in ("blockCard", "embedCard"):
+        return [_str(attrs.get("url")) or ""]
+    if kind in ("expand", "nestedExpand") and _str(attrs.get("title")):
+        return [attrs["title"], *_blocks(children)]
+    if kind == "media":
+        return [alt] if (alt := _str(attrs.get("alt"))) else []
+    if children and all(c.get("type") in _INLINE_TYPES for c in children):
+        return _lines("".join(_inline(c) for c in children))
+    return _blocks(children)
+
+
+def _blocks(nodes: Iterable[Mapping[str, Any]]) -> list[str]:
+    return [line for n in nodes for line in _block(n)]
+
+
+def _list(node: Mapping[str, Any]) -> list[str]:
+    """A list's items, each marked, their continuation lines and nested lists indented under the marker."""
+    kind = node.get("type")
+    start = _int(_obj(node.get("attrs")).get("order"))
+    number = start if start is not None else 1
+    out: list[str] = []
+    for item in _children(node):
+        if kind == "orderedList":
+            marker = f"{number}. "
+            number += 1
+        elif kind == "taskList" and item.get("type") in ("taskItem", "blockTaskItem"):
+            marker = "- [x] " if _obj(item.get("attrs")).get("state") == "DONE" else "- [ ] "
+        else:
+            marker = "- "
+        if item.get("type") in ("bulletList", "orderedList", "taskList"):
+            # a nested list directly inside a list (taskList allows it): indent without a marker of its own
+            out.extend("  " + line for line in _list(item))
+            continue
+        lines = _block(item) or [""]
+        out.append(marker + lines[0])
+        out.extend("  " + line for line in lines[1:])
+    return out
+
+
+def _cell_text(cell: Mapping[str, Any]) -> str:
+    """A table cell's content on one line, so cells stay tab-separated and rows stay one line each."""
+    return " ".join(line.strip() for line in _blocks(_children(cell)) if line.strip())

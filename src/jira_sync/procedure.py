@@ -1,0 +1,53 @@
+"""Stored procedure handlers: wiring only. `snowflake.yml` points Snowflake at these functions.
+
+Type hints here are read by Snowpark to map arguments to SQL types, and it knows `Optional[str]` and `dict`,
+not `str | None` or `dict[str, Any]`: hence the older spelling.
+"""
+
+from __future__ import annotations
+
+from typing import Optional
+
+from snowflake.snowpark import Session
+
+from jira_sync.config import SourceConfig
+from jira_sync.credentials import snowflake_secret_credentials
+from jira_sync.sync import SyncError, run_sync
+from jira_sync.warehouse import Warehouse
+
+
+def sync_jira(
+    session: Session, source: Optional[str] = None, full_refresh: bool = False
+) -> dict:  # plain `dict`: Snowpark maps handler hints to SQL types and has no type for Any
+    """CALL sync_jira() syncs every enabled source; sync_jira('name') one. Fails the call if a source failed,
+    so a TASK counts the failure, after the run log has recorded why."""
+    summary = run_sync(
+        Warehouse(session), snowflake_secret_credentials, source=source, full_refresh=bool(full_refresh)
+    )
+    if summary["status"] != "SUCCEEDED":
+        raise SyncError(summary)
+    return summary
+
+
+def add_jira_source(
+    session: Session,
+    name: str,
+    site_url: str,
+    jql: Optional[str] = None,
+    projects: Optional[list] = None,
+    secret_alias: str = "jira_default",
+    auth: str = "basic",
+) -> dict:  # plain `dict`: Snowpark maps handler hints to SQL types and has no type for Any
+    """Add or replace a source in the SOURCES table; validated before anything is written."""
+    source = SourceConfig(
+        name=name,
+        site_url=site_url,
+        jql=jql,
+        projects=tuple(projects or ()),
+        secret_alias=secret_alias,
+        auth=auth,  # type: ignore[arg-type]  # validated by SourceConfig
+    )
+    warehouse = Warehouse(session)
+    warehouse.ensure_tables()
+    warehouse.upsert_source(source)
+    return {"source": source.name, "site_url": source.site_url, "status": "SAVED"}

@@ -1,0 +1,577 @@
+"""The warehouse: DDL, upserts, sync state, run log and the sources table, through a Snowpark `Session`.
+
+The same SQL runs on Snowflake and on fakesnow (DuckDB behind Snowflake SQL, our embedded warehouse), which
+shapes a few choices, each measured on fakesnow 0.12.1 (see tests/jira_sync/test_warehouse.py):
+
+- Rows travel as JSON documents, one bind parameter per row, parsed in SQL
+  (`SELECT PARSE_JSON(column1) FROM VALUES (?), (?), ...`): Snowpark cannot `create_dataframe`/`write_pandas`
+  against fakesnow, values are never formatted into SQL text, and a row's columns are typed in one place
+  (the `Table` constant). One JSON-array bind with LATERAL FLATTEN, the obvious alternative, grows
+  quadratically on fakesnow (its FLATTEN copies the whole input into every output row): with 3 kB issues a
+  1,000-row statement took ~12 s and a 2,000-row one passed the connector's 60 s read timeout, which leaves
+  the session unusable. This way cost grows linearly: ~400-550 issues/s from 500 to 2,000 rows a batch
+  (bench/bench_merge.py).
+- Upserts are one MERGE per chunk, in autocommit, with no explicit transaction: fakesnow runs MERGE through a
+  temporary table, which fails inside BEGIN ... COMMIT ("a single transaction can only write to a single
+  attached database"), and no transaction is needed. A checkpoint is the MERGE of a batch *followed by* the
+  state row that moves the watermark: a crash between the two leaves the watermark behind the rows, so the
+  next run repeats the batch, and the MERGE (only strictly newer copies replace stored rows) writes nothing.
+  The watermark can never get ahead of what is stored.
+- Keys whose value is None are left out of the JSON: fakesnow turns a JSON null into a VARIANT 'null' (and
+  Snowflake keeps JSON nulls as VARIANT nulls too), while a missing key is SQL NULL on both.
+- TIMESTAMP_TZ columns are read back as `DATE_PART(EPOCH_MICROSECOND, ...)`: fakesnow's server answers a NULL
+  timestamp as 1970-01-01, which would turn "no watermark yet" into "synced up to 1970".
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import logging
+from collections.abc import Iterable, Iterator, Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, date, datetime, timedelta
+from typing import Any, Protocol, TypeVar
+
+from jira_sync.model import (
+    ARRAY,
+    IDENTIFIER,
+    ISSUES,
+    RUN_LOG,
+    RUN_STATUSES,
+    SOURCES,
+    STATE,
+    TABLES,
+    TIMESTAMP_TZ,
+    VARIANT,
+    Table,
+    iso_utc,
+)
+
+log = logging.getLogger(__name__)
+
+DEFAULT_BATCH_SIZE = 500
+# Snowflake caps a VARCHAR (hence a bind value and PARSE_JSON's input) at 16 MB; stay well under it.
+DEFAULT_MAX_BIND_BYTES = 8_000_000
+MAX_ERROR_MESSAGE_CHARS = 10_000
+
+ISSUES_CURRENT_VIEW = "JIRA_ISSUES_CURRENT"
+ISSUE_LABELS_VIEW = "JIRA_ISSUE_LABELS"
+
+_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+# Rows not soft-deleted (IS_DELETED is never NULL for rows we write; coalesce guards hand-written ones).
+_NOT_DELETED = 'not coalesce("IS_DELETED", false)'
+
+
+def quote_identifier(name: str) -> str:
+    """A validated identifier, upper-cased and quoted: `jira_db` -> `"JIRA_DB"`.
+
+    Upper-casing keeps Snowflake's meaning of an unquoted name (what a user typing `jira_db` in config means);
+    quoting makes the SQL safe whatever the name.
+    """
+    if not isinstance(name, str) or not IDENTIFIER.match(name):
+        raise ValueError(
+            f"invalid identifier {name!r}: use letters, digits, _ and $, not starting with a digit"
+        )
+    return f'"{name.upper()}"'
+
+
+@dataclass(frozen=True)
+class MergeCounts:
+    """Rows an upsert inserted and updated (rows left alone because they were not newer count in neither)."""
+
+    inserted: int = 0
+    updated: int = 0
+
+    def __add__(self, other: MergeCounts) -> MergeCounts:
+        return MergeCounts(self.inserted + other.inserted, self.updated + other.updated)
+
+
+@dataclass(frozen=True)
+class State:
+    """A source's sync state: the watermark (max UPDATED merged, UTC) and the Jira account's time zone."""
+
+    source: str
+    watermark: datetime | None = None
+    account_time_zone: str | None = None
+    window_upper: datetime | None = None
+    last_run_id: str | None = None
+    updated_at: datetime | None = None
+
+
+@dataclass(frozen=True)
+class RunRecord:
+    """One row of the run log, as read back."""
+
+    run_id: str
+    source: str | None = None
+    started_at: datetime | None = None
+    ended_at: datetime | None = None
+    status: str | None = None
+    issues_fetched: int | None = None
+    issues_inserted: int | None = None
+    issues_updated: int | None = None
+    issues_deleted: int | None = None
+    requests: int | None = None
+    retries: int | None = None
+    watermark_before: datetime | None = None
+    watermark_after: datetime | None = None
+    error_message: str | None = None
+    summary: dict[str, Any] | None = None
+
+
+class SourceLike(Protocol):
+    """What `upsert_source` reads from a source (config.SourceConfig has it all)."""
+
+    name: str
+    site_url: str
+    auth: str
+    email: str | None
+    secret_alias: str
+    jql: str | None
+    projects: Sequence[str]
+    enabled: bool
+    overlap: timedelta
+    search_lag: timedelta
+    batch_size: int
+    page_size: int
+    workers: int
+
+
+_Record = TypeVar("_Record", State, RunRecord)
+
+
+def _record_to_row(record: State) -> dict[str, Any]:
+    return {f.name.upper(): getattr(record, f.name) for f in dataclasses.fields(record)}
+
+
+def _row_to_record(cls: type[_Record], row: Mapping[str, Any]) -> _Record:
+    return cls(**{f.name: row[f.name.upper()] for f in dataclasses.fields(cls)})
+
+
+def _json_default(value: Any) -> Any:
+    if isinstance(value, datetime):
+        return iso_utc(value)
+    if isinstance(value, date):
+        return value.isoformat()
+    if isinstance(value, (set, frozenset, tuple)):
+        return list(value)
+    raise TypeError(f"cannot send {type(value).__name__} to the warehouse: {value!r}")
+
+
+def _encode(row: Mapping[str, Any]) -> str:
+    """One row as compact JSON, None-valued keys left out (a missing key is SQL NULL on both warehouses)."""
+    return json.dumps(
+        {k: v for k, v in row.items() if v is not None},
+        separators=(",", ":"),
+        ensure_ascii=False,
+        default=_json_default,
+    )
+
+
+def json_row_chunks(
+    rows: Iterable[Mapping[str, Any]], batch_size: int, max_bytes: int
+) -> Iterator[list[str]]:
+    """Rows as JSON documents, in chunks of at most `batch_size` rows and (unless one row alone is bigger)
+    `max_bytes` bytes in all."""
+    if batch_size < 1:
+        raise ValueError("batch_size must be at least 1")
+    chunk: list[str] = []
+    size = 0
+    for row in rows:
+        encoded = _encode(row)
+        encoded_size = len(encoded.encode())
+        if chunk and (len(chunk) >= batch_size or size + encoded_size > max_bytes):
+            yield chunk
+            chunk, size = [], 0
+        chunk.append(encoded)
+        size += encoded_size
+    if chunk:
+        yield chunk
+
+
+@dataclass
+class Warehouse:
+    """The connector's tables in one database and schema, reached through a Snowpark session.
+
+    `database` and `schema` come from config: validated, upper-cased and quoted. With neither, the session's
+    current database and schema are used.
+    """
+
+    session: Any  # snowflake.snowpark.Session (not imported: keeps this module importable without it)
+    database: str | None = None
+    schema: str | None = None
+    batch_size: int = DEFAULT_BATCH_SIZE
+    max_bind_bytes: int = DEFAULT_MAX_BIND_BYTES
+    _prefix: str = field(init=False, repr=False)
+
+    def __post_init__(self) -> None:
+        if self.database and not self.schema:
+            raise ValueError("a database needs a schema too")
+        parts = [quote_identifier(p) for p in (self.database, self.schema) if p]
+        self._prefix = "".join(p + "." for p in parts)
+        if self.batch_size < 1:
+            raise ValueError("batch_size must be at least 1")
+
+    # --- plumbing ------------------------------------------------------------------------------------
+
+    def qualified(self, name: str) -> str:
+        """A table or view name, qualified with the configured database and schema, quoted."""
+        return self._prefix + quote_identifier(name)
+
+    def _sql(self, sql: str, params: Sequence[Any] | None = None) -> list[Any]:
+        log.debug("SQL %s", sql)
+        return self.session.sql(sql, params=list(params) if params else None).collect()
+
+    # --- DDL -----------------------------------------------------------------------------------------
+
+    def ensure_tables(self) -> None:
+        """Create the tables that are missing, add columns added to the model since, (re)create the views.
+
+        Idempotent, so every run may call it; columns are only ever added, never dropped or retyped.
+        """
+        for table in TABLES:
+            self._ensure_table(table)
+        self._create_views()
+
+    def table_columns(self, table: Table) -> list[str]:
+        """The table's column names as the warehouse has them (DESCRIBE TABLE works on both warehouses)."""
+        return [str(row[0]).upper() for row in self._sql(f"describe table {self.qualified(table.name)}")]
+
+    def _ensure_table(self, table: Table) -> None:
+        name = self.qualified(table.name)
+        columns = ", ".join(
+            f"{quote_identifier(c.name)} {c.sql_type}{' NOT NULL' if c.key else ''}" for c in table.columns
+        )
+        keys = ", ".join(quote_identifier(c.name) for c in table.keys)
+        self._sql(f"create table if not exists {name} ({columns}, primary key ({keys}))")
+        existing = set(self.table_columns(table))
+        for column in table.columns:
+            if column.name not in existing:
+                log.info("adding column %s to %s", column.name, table.name)
+                self._sql(f"alter table {name} add column {quote_identifier(column.name)} {column.sql_type}")
+
+    def _create_views(self) -> None:
+        """Views with explicit column lists (a `SELECT *` view breaks on Snowflake when a column is added)."""
+        issues = self.qualified(ISSUES.name)
+        current_cols = ", ".join(
+            quote_identifier(n) for n in ISSUES.names if n not in ("IS_DELETED", "DELETED_AT")
+        )
+        self._sql(
+            f"create or replace view {self.qualified(ISSUES_CURRENT_VIEW)} copy grants as "
+            f"select {current_cols} from {issues} where {_NOT_DELETED}"
+        )
+        self._sql(
+            f"create or replace view {self.qualified(ISSUE_LABELS_VIEW)} copy grants as "
+            f'select i."SOURCE", i."ID" "ISSUE_ID", i."KEY" "ISSUE_KEY", l.value::varchar "LABEL" '
+            f'from {issues} i, lateral flatten(input => i."LABELS") l where {_NOT_DELETED}'
+        )
+
+    # --- the generic upsert and select ---------------------------------------------------------------
+
+    def _source_sql(self, table: Table, columns: Sequence[str], count: int) -> str:
+        """`count` JSON documents (one bind each) as a typed relation named `src`."""
+        selects = []
+        for name in columns:
+            col = table.column(name)
+            path = f"v.doc:{quote_identifier(name)}"
+            typed = path if col.sql_type == VARIANT else f"{path}::{col.sql_type}"
+            selects.append(f"{typed} {quote_identifier(name)}")
+        values = ", ".join(["(?)"] * count)
+        return (
+            f"(select {', '.join(selects)} from (select parse_json(column1) doc from values {values}) v) src"
+        )
+
+    def _upsert(
+        self,
+        table: Table,
+        rows: Sequence[Mapping[str, Any]],
+        *,
+        update_columns: Sequence[str] | None = None,
+        update_when: str | None = None,
+        insert: bool = True,
+        batch_size: int | None = None,
+    ) -> MergeCounts:
+        """MERGE rows on the table's key: update matching rows where `update_when` holds (`t` is the stored
+        row, `src` the incoming one), insert the others; one MERGE per chunk (by count and by bytes)."""
+        if not rows:
+            return MergeCounts()
+        keys = [c.name for c in table.keys]
+        if update_columns is None:
+            update_columns = [n for n in table.names if n not in keys]
+        columns = list(table.names) if insert else [*keys, *update_columns]
+        match = " and ".join(f"t.{quote_identifier(k)} = src.{quote_identifier(k)}" for k in keys)
+        sets = ", ".join(f"{quote_identifier(c)} = src.{quote_identifier(c)}" for c in update_columns)
+        condition = f" and ({update_when})" if update_when else ""
+        names = ", ".join(quote_identifier(c) for c in columns)
+        values = ", ".join(f"src.{quote_identifier(c)}" for c in columns)
+        clauses = f" when matched{condition} then update set {sets}" if update_columns else ""
+        if insert:
+            clauses += f" when not matched then insert ({names}) values ({values})"
+        counts = MergeCounts()
+        for docs in json_row_chunks(rows, batch_size or self.batch_size, self.max_bind_bytes):
+            source = self._source_sql(table, columns, len(docs))
+            result = self._sql(
+                f"merge into {self.qualified(table.name)} t using {source} on {match}{clauses}", docs
+            )
+            outcome = result[0].as_dict() if result else {}
+            counts += MergeCounts(
+                int(outcome.get("number of rows inserted", 0)), int(outcome.get("number of rows updated", 0))
+            )
+        return counts
+
+    def _select(
+        self,
+        table: Table,
+        where: str = "",
+        params: Sequence[Any] = (),
+        order: str = "",
+        limit: int | None = None,
+    ) -> list[dict]:
+        """Rows as dicts keyed by column name, with Python values (aware UTC datetimes, parsed VARIANTs)."""
+        selects = []
+        for col in table.columns:
+            name = quote_identifier(col.name)
+            selects.append(
+                f"date_part(epoch_microsecond, {name}) {name}" if col.sql_type == TIMESTAMP_TZ else name
+            )
+        sql = f"select {', '.join(selects)} from {self.qualified(table.name)}"
+        sql += f" where {where}" if where else ""
+        sql += f" order by {order}" if order else ""
+        sql += f" limit {int(limit)}" if limit is not None else ""
+        return [
+            {col.name: _from_warehouse(col.sql_type, row[i]) for i, col in enumerate(table.columns)}
+            for row in self._sql(sql, params)
+        ]
+
+    # --- issues --------------------------------------------------------------------------------------
+
+    def merge_issues(
+        self, rows: Sequence[Mapping[str, Any]], *, force: bool = False, batch_size: int | None = None
+    ) -> MergeCounts:
+        """Upsert flattened issues on (SOURCE, ID).
+
+        A stored row is replaced only by a strictly newer UPDATED, so rerunning a window writes nothing and an
+        older copy never overwrites a newer one. An equally new copy also replaces it when the stored row is
+        marked deleted (the deletion sweep may have missed an issue search had not indexed yet, or one moved
+        out of the source's scope and back) or when `force` is set (a full refresh rewrites every row, e.g.
+        after a change to the flattening). Duplicates in `rows` collapse to the newest copy.
+        """
+        newest: dict[tuple[Any, Any], Mapping[str, Any]] = {}
+        for row in rows:
+            key = (row.get("SOURCE"), row.get("ID"))
+            if key[0] is None or key[1] is None:
+                raise ValueError(f"issue row without SOURCE or ID: {key}")
+            held = newest.get(key)
+            if held is None or _sort_key(row.get("UPDATED")) >= _sort_key(held.get("UPDATED")):
+                newest[key] = row
+        rewrite_equal = "true" if force else 'coalesce(t."IS_DELETED", false)'
+        return self._upsert(
+            ISSUES,
+            list(newest.values()),
+            update_when=(
+                't."UPDATED" is null or src."UPDATED" > t."UPDATED" '
+                f'or ({rewrite_equal} and src."UPDATED" >= t."UPDATED")'
+            ),
+            batch_size=batch_size,
+        )
+
+    def mark_deleted(self, source: str, ids: Iterable[int], at: datetime) -> int:
+        """Soft-delete issues (IS_DELETED, DELETED_AT); already-deleted ones keep their first DELETED_AT."""
+        rows = [
+            {"SOURCE": source, "ID": int(i), "IS_DELETED": True, "DELETED_AT": at} for i in sorted(set(ids))
+        ]
+        counts = self._upsert(
+            ISSUES,
+            rows,
+            update_columns=("IS_DELETED", "DELETED_AT"),
+            update_when='not coalesce(t."IS_DELETED", false)',
+            insert=False,
+        )
+        return counts.updated
+
+    def live_issue_ids(self, source: str) -> set[int]:
+        """Ids of the source's issues not marked deleted."""
+        rows = self._sql(
+            f'select "ID" from {self.qualified(ISSUES.name)} where "SOURCE" = ? and {_NOT_DELETED}',
+            [source],
+        )
+        return {int(r[0]) for r in rows}
+
+    def read_issues(self, source: str, *, include_deleted: bool = True) -> list[dict[str, Any]]:
+        """The source's issue rows by ID, typed (datetimes, dates, parsed VARIANTs): for checks and tools."""
+        where = '"SOURCE" = ?' + ("" if include_deleted else f" and {_NOT_DELETED}")
+        return self._select(ISSUES, where, [source], order='"ID"')
+
+    # --- checkpoints: issue changes first, then the state that they make safe ------------------------
+
+    def commit_batch(
+        self,
+        rows: Sequence[Mapping[str, Any]],
+        *,
+        source: str,
+        watermark: datetime | None,
+        time_zone: str | None,
+        run_id: str,
+        force: bool = False,
+        at: datetime | None = None,
+    ) -> MergeCounts:
+        """MERGE a batch of issues, then move the source's watermark: in that order, never the other.
+
+        A crash after this returns loses nothing; a crash inside it leaves the watermark where it was, so the
+        next run repeats the batch, which the MERGE makes a no-op for the rows already written.
+        """
+        counts = self.merge_issues(rows, force=force)
+        self._checkpoint(source, watermark, time_zone, run_id, at)
+        return counts
+
+    def complete_window(
+        self,
+        *,
+        source: str,
+        watermark: datetime | None,
+        time_zone: str | None,
+        run_id: str,
+        deleted_ids: Iterable[int] = (),
+        deleted_at: datetime,
+        at: datetime | None = None,
+    ) -> int:
+        """Soft-delete the issues Jira no longer lists, then move the watermark to the window's end.
+
+        Returns how many issues were newly marked deleted. A crash between the two steps repeats the sweep.
+        """
+        deleted = self.mark_deleted(source, deleted_ids, deleted_at)
+        self._checkpoint(source, watermark, time_zone, run_id, at)
+        return deleted
+
+    def _checkpoint(
+        self, source: str, watermark: datetime | None, time_zone: str | None, run_id: str, at: datetime | None
+    ) -> None:
+        row = {
+            "SOURCE": source,
+            "WATERMARK": watermark,
+            "ACCOUNT_TIME_ZONE": time_zone,
+            "LAST_RUN_ID": run_id,
+            "UPDATED_AT": at or datetime.now(UTC),
+        }
+        self._upsert(STATE, [row], update_columns=[k for k in row if k != "SOURCE"])
+
+    # --- state ---------------------------------------------------------------------------------------
+
+    def read_state(self, source: str) -> State | None:
+        rows = self._select(STATE, '"SOURCE" = ?', [source])
+        return _row_to_record(State, rows[0]) if rows else None
+
+    def write_state(self, state: State) -> None:
+        """Replace a source's whole state row (a reset, a manual fix; syncs use `commit_batch`)."""
+        self._upsert(STATE, [_record_to_row(state)])
+
+    # --- run log -------------------------------------------------------------------------------------
+
+    def start_run(
+        self, run_id: str, source: str, started_at: datetime, watermark_before: datetime | None = None
+    ) -> None:
+        """Log a run as RUNNING before it touches Jira, so a run that dies without a trace cannot happen."""
+        row = {
+            "RUN_ID": run_id,
+            "SOURCE": source,
+            "STARTED_AT": started_at,
+            "STATUS": "RUNNING",
+            "WATERMARK_BEFORE": watermark_before,
+        }
+        self._upsert(RUN_LOG, [row])
+
+    def finish_run(self, run_id: str, ended_at: datetime, summary: Mapping[str, Any]) -> None:
+        """Log a run's outcome from its JSON summary (status, issues_*, requests, retries, watermark_after,
+        error); the summary itself is kept whole in SUMMARY."""
+        status = summary.get("status")
+        if status not in RUN_STATUSES:
+            raise ValueError(f"run status must be one of {RUN_STATUSES}, not {status!r}")
+        message = summary.get("error")
+        if isinstance(message, str) and len(message) > MAX_ERROR_MESSAGE_CHARS:
+            message = message[: MAX_ERROR_MESSAGE_CHARS - 3] + "..."
+        watermark_after = summary.get("watermark_after")
+        if isinstance(watermark_after, str):
+            watermark_after = datetime.fromisoformat(watermark_after)
+        row = {
+            "RUN_ID": run_id,
+            "ENDED_AT": ended_at,
+            "STATUS": status,
+            **{name: summary.get(name.lower()) for name in _RUN_COUNTERS},
+            "WATERMARK_AFTER": watermark_after,
+            "ERROR_MESSAGE": message,
+            "SUMMARY": dict(summary),
+        }
+        self._upsert(RUN_LOG, [row], update_columns=[k for k in row if k != "RUN_ID"])
+
+    def read_run(self, run_id: str) -> RunRecord | None:
+        rows = self._select(RUN_LOG, '"RUN_ID" = ?', [run_id])
+        return _row_to_record(RunRecord, rows[0]) if rows else None
+
+    def recent_runs(self, source: str | None = None, limit: int = 20) -> list[RunRecord]:
+        """The latest runs, newest first (of one source, or of all)."""
+        where, params = ('"SOURCE" = ?', [source]) if source is not None else ("", [])
+        rows = self._select(RUN_LOG, where, params, order='"STARTED_AT" desc, "RUN_ID"', limit=limit)
+        return [_row_to_record(RunRecord, r) for r in rows]
+
+    # --- sources -------------------------------------------------------------------------------------
+
+    def read_sources(self) -> list[dict[str, Any]]:
+        """Every SOURCES row, keyed by column name (what `SourceConfig.from_row` reads), by NAME."""
+        return self._select(SOURCES, order='"NAME"')
+
+    def read_source(self, name: str) -> dict[str, Any] | None:
+        rows = self._select(SOURCES, '"NAME" = ?', [name])
+        return rows[0] if rows else None
+
+    def upsert_source(self, source: SourceLike, *, now: datetime | None = None) -> None:
+        """Insert or replace a source's config; CREATED_AT keeps the time of the first insert.
+
+        The overlap is stored in whole minutes and the search lag in whole seconds, as the columns say.
+        """
+        at = now or datetime.now(UTC)
+        row = {
+            "NAME": source.name,
+            "SITE_URL": source.site_url,
+            "AUTH": source.auth,
+            "EMAIL": source.email,
+            "SECRET_ALIAS": source.secret_alias,
+            "JQL": source.jql,
+            "PROJECTS": list(source.projects) or None,
+            "ENABLED": bool(source.enabled),
+            "OVERLAP_MINUTES": round(source.overlap / timedelta(minutes=1)),
+            "SEARCH_LAG_SECONDS": round(source.search_lag / timedelta(seconds=1)),
+            "BATCH_SIZE": int(source.batch_size),
+            "PAGE_SIZE": int(source.page_size),
+            "WORKERS": int(source.workers),
+            "CREATED_AT": at,
+            "UPDATED_AT": at,
+        }
+        self._upsert(SOURCES, [row], update_columns=[k for k in row if k not in ("NAME", "CREATED_AT")])
+
+
+_RUN_COUNTERS = (
+    "ISSUES_FETCHED",
+    "ISSUES_INSERTED",
+    "ISSUES_UPDATED",
+    "ISSUES_DELETED",
+    "REQUESTS",
+    "RETRIES",
+)
+
+
+def _sort_key(updated: Any) -> str:
+    """UPDATED values from `flatten_issue` are uniform ISO strings in UTC, so text order is time order."""
+    if isinstance(updated, datetime):
+        return iso_utc(updated) or ""
+    return str(updated or "")
+
+
+def _from_warehouse(sql_type: str, value: Any) -> Any:
+    if value is None:
+        return None
+    if sql_type == TIMESTAMP_TZ:
+        return _EPOCH + timedelta(microseconds=int(value))
+    if sql_type in (VARIANT, ARRAY) and isinstance(value, str):
+        return json.loads(value)
+    return value
