@@ -1,12 +1,12 @@
 """Upsert throughput on the embedded warehouse (fakesnow server + Snowpark) per batch size, against baselines.
 
-    .venv/bin/python bench/bench_merge.py [--issues 2000] [--batch-sizes 100,250,500,1000,2000] \
+    .venv/bin/python -m bench.bench_merge [--issues 2000] [--batch-sizes 100,250,500,1000,2000] \
         [--raw-bytes 3000]
 
 For each batch size it loads `--issues` flattened issues into an empty table (insert pass) and then again with
 a newer UPDATED (update pass), printing issues per second for:
 
-- `warehouse`: `Warehouse.merge_issues`, what the sync uses (one JSON bind per row, UPDATE + INSERT);
+- `warehouse`: `Warehouse.merge_issues`, what the sync uses (one MERGE per chunk, one JSON bind per row);
 - `flatten-merge`: one MERGE whose source is a single JSON-array bind flattened with LATERAL FLATTEN (only up
   to `--flatten-max` rows per statement: fakesnow's FLATTEN is quadratic, and past ~60 s a statement fails
   with the connector's read timeout, leaving the session unusable);
@@ -163,13 +163,13 @@ def run(
         session.close()
 
 
-def main() -> None:
+def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--issues", type=int, default=2000)
     parser.add_argument("--batch-sizes", default="100,250,500,1000,2000")
     parser.add_argument("--raw-bytes", type=int, default=3000, help="padding per issue's RAW JSON")
     parser.add_argument("--flatten-max", type=int, default=1000, help="largest batch for flatten-merge")
-    args = parser.parse_args()
+    args = parser.parse_args(argv)
     warnings.simplefilter("ignore")
     sizes = [int(s) for s in args.batch_sizes.split(",")]
     logging.getLogger("uvicorn.error").setLevel(logging.ERROR)

@@ -10,9 +10,9 @@ only (up to 5,000 a page) and fetched in full with bulk fetch. Two dangers shape
   `updated`, inclusive at the minute): nothing that is still in the window can hide behind a page already read.
   Only when a whole page is already known (more issues share one minute than fit a page) do we follow
   `nextPageToken`.
-* Checkpoints. Each page is one consistent, `updated`-ordered snapshot, so once its issues are sorted by
-  `updated` and merged in batches, every in-window issue updated before a batch's newest `updated` has been
-  merged: that value is a safe watermark after the batch commits. Issues whose fetched version is newer than
+* Checkpoints. Each page is one consistent, `updated`-ordered snapshot, so once its issues are merged in
+  page order, in batches, every in-window issue updated before a batch's newest `updated` has been merged:
+  that value is a safe watermark after the batch commits. Issues whose fetched version is newer than
   `upper` were updated during the run; they are merged (newer wins) but never move the watermark, and the next
   run sees them again.
 """
@@ -62,19 +62,23 @@ def iter_window_batches(
         page = client.search_page(jql, fields=["id"], max_results=page_size, next_page_token=token)
         new_ids = [issue["id"] for issue in page.get("issues", []) if issue["id"] not in seen]
         seen.update(new_ids)
-        fetched = bulk_fetch(client, new_ids, fields=list(fields)) if new_ids else []
-        in_window = sorted((i for i in fetched if _updated(i) < upper), key=_updated)
-        late = [i for i in fetched if _updated(i) >= upper]
-        for start in range(0, len(in_window), batch_size):
-            chunk = in_window[start : start + batch_size]
-            yield Batch(chunk, _updated(chunk[-1]))
-        if late:
-            yield Batch(late, None)
+        newest_in_window: datetime | None = None
+        # The page lists ids oldest `updated` first, and an in-window issue still has the `updated` it was
+        # listed with, so fetching in page order keeps batches in `updated` order with bounded memory.
+        for start in range(0, len(new_ids), batch_size):
+            fetched = bulk_fetch(client, new_ids[start : start + batch_size], fields=list(fields))
+            in_window = [issue for issue in fetched if _updated(issue) < upper]
+            late = [issue for issue in fetched if _updated(issue) >= upper]
+            if in_window:
+                newest_in_window = max(newest_in_window or _updated(in_window[0]), *map(_updated, in_window))
+                yield Batch(in_window, newest_in_window)
+            if late:
+                yield Batch(late, None)
         if page.get("isLast", True) or not page.get("nextPageToken"):
             return
         if new_ids:
-            if in_window:
-                keyset_lower = _updated(in_window[-1])
+            if newest_in_window is not None:
+                keyset_lower = newest_in_window
             token = None
         else:
             token = page["nextPageToken"]

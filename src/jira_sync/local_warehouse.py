@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import contextlib
 import logging
+import warnings
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -18,6 +19,14 @@ DEFAULT_LOCAL_DIR = ".jira-sync/warehouse"
 _NOP_REGEXES = [r"select system\$cancel_all_queries"]
 
 
+def _quiet_embedded_server() -> None:
+    """The embedded server logs every HTTP request at INFO (uvicorn configures that when it starts, so this
+    runs after): keep the terminal for what the user asked to see."""
+    for noisy in ("uvicorn", "uvicorn.access", "uvicorn.error", "fakesnow", "sqlglot", "snowflake"):
+        logging.getLogger(noisy).setLevel(logging.ERROR)
+    warnings.filterwarnings("ignore", message="Arrow output on a DB-API result", category=UserWarning)
+
+
 @contextlib.contextmanager
 def embedded_session(
     folder: str | Path, database: str = DEFAULT_DATABASE, schema: str = DEFAULT_SCHEMA
@@ -27,11 +36,12 @@ def embedded_session(
 
     path = Path(folder).resolve()
     path.mkdir(parents=True, exist_ok=True)
-    for noisy in ("uvicorn", "uvicorn.access", "uvicorn.error", "fakesnow", "snowflake"):
-        logging.getLogger(noisy).setLevel(logging.WARNING)
     parameters = {"FAKESNOW_DB_PATH": str(path), "nop_regexes": _NOP_REGEXES}
     with fakesnow.server(session_parameters={"FAKESNOW_DB_PATH": str(path)}) as connection:
-        session = Session.builder.configs({**connection, "session_parameters": parameters}).create()
+        _quiet_embedded_server()
+        session = Session.builder.configs(
+            {**connection, "session_parameters": parameters, "server_session_keep_alive": True}
+        ).create()
         try:
             session.sql(f"CREATE DATABASE IF NOT EXISTS {database}").collect()
             session.sql(f"CREATE SCHEMA IF NOT EXISTS {database}.{schema}").collect()
