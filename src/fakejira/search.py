@@ -206,7 +206,12 @@ class SearchService:
             token = encode_token({"q": qhash, "o": end, "s": snapshot, "p": number})
             body["nextPageToken"] = token
             self._run_hooks(
-                {"jql": req.jql, "page": number, "next_page_token": token, "issue_ids": [i["id"] for i in chunk]}
+                {
+                    "jql": req.jql,
+                    "page": number,
+                    "next_page_token": token,
+                    "issue_ids": [i["id"] for i in chunk],
+                }
             )
         body["isLast"] = end >= len(results)
         return body

@@ -100,7 +100,7 @@ def run(
             client_options={"verify": ca_bundle} if ca_bundle else None,
         )
     click.echo(json.dumps(summary, default=str))
-    sys.exit(0 if summary["status"] == "SUCCEEDED" else 1)
+    sys.exit(1 if summary["status"] == "FAILED" else 0)
 
 
 @main.command()

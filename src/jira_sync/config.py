@@ -44,6 +44,9 @@ class SourceConfig:
     batch_size: int = 500
     # Ids per search page: Jira's cap is 5,000 when only ids are asked; smaller pages only for tests.
     page_size: int = 5000
+    # A run stops cleanly (status PARTIAL) after this long, at a batch boundary, well before the TASK's timeout:
+    # a large initial load then spans several scheduled runs.
+    time_budget: timedelta = timedelta(minutes=45)
     # Parallel bulk-fetch requests; Jira's rate limit is per account, so keep it modest.
     workers: int = 4
     extra: Mapping[str, Any] = field(default_factory=dict, compare=False, repr=False)
@@ -76,8 +79,10 @@ class SourceConfig:
             raise ConfigError(
                 f"Source {self.name!r}: batch_size and workers must be positive, page_size 1 to 5000."
             )
-        if self.overlap < timedelta(0) or self.search_lag < timedelta(0):
-            raise ConfigError(f"Source {self.name!r}: overlap and search lag cannot be negative.")
+        if self.overlap < timedelta(0) or self.search_lag < timedelta(0) or self.time_budget <= timedelta(0):
+            raise ConfigError(
+                f"Source {self.name!r}: overlap and search lag cannot be negative, the time budget must be positive."
+            )
 
     @property
     def site_url_normalized(self) -> str:
@@ -110,4 +115,5 @@ class SourceConfig:
             batch_size=int(opt("BATCH_SIZE", 500)),
             page_size=int(opt("PAGE_SIZE", 5000)),
             workers=int(opt("WORKERS", 4)),
+            time_budget=timedelta(seconds=float(opt("TIME_BUDGET_SECONDS", 45 * 60))),
         )

@@ -133,7 +133,8 @@ STATE = Table(
     ),
 )
 
-RUN_STATUSES = ("RUNNING", "SUCCEEDED", "FAILED")
+# PARTIAL: the run stopped at its time budget after committing what it fetched; the next run goes on from there.
+RUN_STATUSES = ("RUNNING", "SUCCEEDED", "PARTIAL", "FAILED")
 
 RUN_LOG = Table(
     "JIRA_SYNC_RUNS",
@@ -174,6 +175,7 @@ SOURCES = Table(
         ("BATCH_SIZE", NUMBER),
         ("PAGE_SIZE", NUMBER),
         ("WORKERS", NUMBER),
+        ("TIME_BUDGET_SECONDS", NUMBER),
         ("CREATED_AT", TIMESTAMP_TZ),
         ("UPDATED_AT", TIMESTAMP_TZ),
     ),

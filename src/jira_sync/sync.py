@@ -9,7 +9,7 @@ from __future__ import annotations
 import logging
 import time
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -32,7 +32,7 @@ class SyncError(RuntimeError):
     """At least one source failed; carries the per-source summary so callers can still report it."""
 
     def __init__(self, summary: dict[str, Any]) -> None:
-        failed = [s for s in summary["sources"] if s["status"] != "SUCCEEDED"]
+        failed = [s for s in summary["sources"] if s["status"] == "FAILED"]
         detail = "; ".join(f"{s['source']}: {s['error']}" for s in failed)
         super().__init__(f"jira-sync: {len(failed)} source(s) failed: {detail}")
         self.summary = summary
@@ -40,6 +40,13 @@ class SyncError(RuntimeError):
 
 def utc_now() -> datetime:
     return datetime.now(UTC)
+
+
+def moved_on(start: datetime | None, watermark: datetime | None) -> bool:
+    """Has the watermark passed the minute this run started from? A run resumes at the minute of the
+    watermark (JQL's precision) and re-reads it, so stopping before that would leave the next run where this
+    one began: with more issues in one minute than a budget can fetch, no run would ever finish."""
+    return watermark is not None and (start is None or floor_minute(watermark) > floor_minute(start))
 
 
 def floor_minute(moment: datetime) -> datetime:
@@ -166,6 +173,11 @@ def sync_source(
             result.counts.updated += merged.updated
             result.counts.batches += 1
             result.watermark_after = watermark
+            if time.monotonic() - started > source.time_budget.total_seconds() and moved_on(start, watermark):
+                result.status = "PARTIAL"  # committed up to here; the next run resumes from this watermark
+                break
+        if result.status == "PARTIAL":
+            return result
         # The window is complete: every update before `upper` is in. The watermark moves up to it.
         if watermark is None or upper > watermark:
             watermark = upper
@@ -194,6 +206,12 @@ def sync_source(
         result.duration_seconds = time.monotonic() - started
         warehouse.finish_run(result.run_id, now(), result.summary())
     return result
+
+
+def overall_status(statuses: Iterable[str]) -> str:
+    """FAILED if any source failed, else PARTIAL if any stopped at its time budget, else SUCCEEDED."""
+    seen = set(statuses)
+    return next((s for s in ("FAILED", "PARTIAL") if s in seen), "SUCCEEDED")
 
 
 def run_sync(
@@ -227,7 +245,7 @@ def run_sync(
         for s in selected
     ]
     return {
-        "status": "SUCCEEDED" if all(r.status == "SUCCEEDED" for r in results) else "FAILED",
+        "status": overall_status(r.status for r in results),
         "started_at": started.isoformat(),
         "duration_seconds": round((now() - started) / timedelta(seconds=1), 3),
         "sources": [r.summary() for r in results],

@@ -136,6 +136,7 @@ class SourceLike(Protocol):
     batch_size: int
     page_size: int
     workers: int
+    time_budget: timedelta
 
 
 _Record = TypeVar("_Record", State, RunRecord)
@@ -471,7 +472,19 @@ class Warehouse:
     def start_run(
         self, run_id: str, source: str, started_at: datetime, watermark_before: datetime | None = None
     ) -> None:
-        """Log a run as RUNNING before it touches Jira, so a run that dies without a trace cannot happen."""
+        """Log a run as RUNNING before it touches Jira, so a run that dies without a trace cannot happen.
+
+        Runs of the source still RUNNING were killed (a TASK timeout, a cancelled query): tasks never overlap,
+        so they are marked FAILED now, with what is known.
+        """
+        self._sql(
+            f'update {self.qualified(RUN_LOG.name)} set "STATUS" = \'FAILED\', "ERROR_MESSAGE" = ? '
+            f'where "SOURCE" = ? and "STATUS" = \'RUNNING\'',
+            [
+                "killed before it could finish (timeout or cancellation); later runs resumed from its last batch",
+                source,
+            ],
+        )
         row = {
             "RUN_ID": run_id,
             "SOURCE": source,
@@ -544,6 +557,7 @@ class Warehouse:
             "BATCH_SIZE": int(source.batch_size),
             "PAGE_SIZE": int(source.page_size),
             "WORKERS": int(source.workers),
+            "TIME_BUDGET_SECONDS": round(source.time_budget / timedelta(seconds=1)),
             "CREATED_AT": at,
             "UPDATED_AT": at,
         }

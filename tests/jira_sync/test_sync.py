@@ -259,3 +259,32 @@ def test_account_time_zones_east_west_and_across_dst(snowpark_session: Session, 
         assert final["account_time_zone"] == "Pacific/Auckland"
         assert live(snowpark_session) == truth(jira)
         assert_no_duplicates(snowpark_session)
+
+
+def test_initial_load_spans_several_runs_within_a_time_budget(
+    warehouse: Warehouse, jira: FakeJira, snowpark_session: Session
+) -> None:
+    """A large first load stops cleanly at its budget (PARTIAL, progress committed) and the next scheduled
+    runs go on from there until the window is complete."""
+    add_source(warehouse, jira, batch_size=10, time_budget=timedelta(seconds=1), overlap=timedelta(0))
+    statuses = []
+    while not statuses or statuses[-1] == "PARTIAL":
+        result = sync(warehouse, jira)
+        statuses.append(result["status"])
+        assert len(statuses) < 60, "no progress"
+        assert result["issues_fetched"] >= 10 or result["status"] == "SUCCEEDED"
+    assert statuses[0] == "PARTIAL" and statuses[-1] == "SUCCEEDED"
+    assert live(snowpark_session) == truth(jira)
+    assert_no_duplicates(snowpark_session)
+
+
+def test_a_run_killed_without_a_trace_is_marked_failed_by_the_next(
+    warehouse: Warehouse, jira: FakeJira, snowpark_session: Session
+) -> None:
+    add_source(warehouse, jira)
+    warehouse.start_run("killed-run", "test", datetime.now(UTC) - timedelta(hours=1))
+    assert sync(warehouse, jira)["status"] == "SUCCEEDED"
+    (row,) = snowpark_session.sql(
+        "SELECT STATUS, ERROR_MESSAGE FROM JIRA_SYNC_RUNS WHERE RUN_ID = 'killed-run'"
+    ).collect()
+    assert row["STATUS"] == "FAILED" and "killed" in row["ERROR_MESSAGE"]
