@@ -26,9 +26,9 @@ from collections.abc import Callable, Sequence
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-import fakesnow
 from snowflake.snowpark import Session
 
+from jira_sync.local_warehouse import embedded_server
 from jira_sync.model import ISSUES, TIMESTAMP_TZ, VARIANT, flatten_issue
 from jira_sync.warehouse import Warehouse, quote_identifier
 
@@ -173,7 +173,7 @@ def main(argv: list[str] | None = None) -> None:
     warnings.simplefilter("ignore")
     sizes = [int(s) for s in args.batch_sizes.split(",")]
     logging.getLogger("uvicorn.error").setLevel(logging.ERROR)
-    with fakesnow.server() as kwargs:
+    with embedded_server() as kwargs:
         for noisy in ("fakesnow.server", "uvicorn", "uvicorn.error", "uvicorn.access", "sqlglot"):
             logging.getLogger(noisy).setLevel(logging.ERROR)
         print(

@@ -12,14 +12,14 @@ the client side cleanly. fakesnow keeps the in-memory data of every session it s
 
 from __future__ import annotations
 
-import logging
 import uuid
 from collections.abc import Callable, Iterator
 from typing import Any
 
-import fakesnow
 import pytest
 from snowflake.snowpark import Session
+
+from jira_sync.local_warehouse import embedded_server
 
 # Snowpark ends a session with this query; fakesnow does not implement it.
 NOP_REGEXES = [r"select system\$cancel_all_queries"]
@@ -32,10 +32,7 @@ def fakesnow_conn_kwargs() -> Iterator[dict[str, Any]]:
     They carry fakesnow's `network_timeout=1`, which turns off client retries so a server error fails fast;
     statements that run longer than 1 s still complete (the connector's cancel request is a no-op there).
     """
-    with fakesnow.server() as kwargs:
-        # after start-up: uvicorn sets its loggers to INFO when the server is configured
-        for noisy in ("fakesnow.server", "uvicorn", "uvicorn.error", "uvicorn.access"):
-            logging.getLogger(noisy).setLevel(logging.WARNING)
+    with embedded_server() as kwargs:
         yield kwargs
 
 

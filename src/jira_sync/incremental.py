@@ -20,6 +20,7 @@ only (up to 5,000 a page) and fetched in full with bulk fetch. Two dangers shape
 from __future__ import annotations
 
 from collections.abc import Iterator, Sequence
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import datetime
 from zoneinfo import ZoneInfo
@@ -65,8 +66,7 @@ def iter_window_batches(
         newest_in_window: datetime | None = None
         # The page lists ids oldest `updated` first, and an in-window issue still has the `updated` it was
         # listed with, so fetching in page order keeps batches in `updated` order with bounded memory.
-        for start in range(0, len(new_ids), batch_size):
-            fetched = bulk_fetch(client, new_ids[start : start + batch_size], fields=list(fields))
+        for fetched in _prefetched(client, new_ids, batch_size, fields):
             in_window = [issue for issue in fetched if _updated(issue) < upper]
             late = [issue for issue in fetched if _updated(issue) >= upper]
             if in_window:
@@ -82,3 +82,18 @@ def iter_window_batches(
             token = None
         else:
             token = page["nextPageToken"]
+
+
+def _prefetched(
+    client: JiraClient, ids: list[str], batch_size: int, fields: Sequence[str]
+) -> Iterator[list[dict]]:
+    """Full issues for `ids`, a batch at a time, the next batch fetched while the caller writes this one:
+    Jira and the warehouse work at the same time, and at most two batches are held in memory."""
+    chunks = [ids[start : start + batch_size] for start in range(0, len(ids), batch_size)]
+    with ThreadPoolExecutor(max_workers=1, thread_name_prefix="jira-prefetch") as prefetcher:
+        pending: Future[list[dict]] | None = None
+        for n, chunk in enumerate(chunks):
+            current = pending or prefetcher.submit(bulk_fetch, client, chunk, list(fields))
+            following = chunks[n + 1] if n + 1 < len(chunks) else None
+            pending = prefetcher.submit(bulk_fetch, client, following, list(fields)) if following else None
+            yield current.result()
