@@ -34,7 +34,7 @@ def embedded_server(session_parameters: dict[str, Any] | None = None) -> Iterato
     import uvicorn
     from fakesnow.server import app
 
-    for noisy in ("fakesnow", "sqlglot", "snowflake"):
+    for noisy in ("fakesnow", "fakesnow.server", "sqlglot", "snowflake"):
         logging.getLogger(noisy).setLevel(logging.ERROR)
     warnings.filterwarnings("ignore", message="Arrow output on a DB-API result", category=UserWarning)
     with socket.socket() as probe:
