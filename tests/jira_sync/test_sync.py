@@ -288,3 +288,36 @@ def test_a_run_killed_without_a_trace_is_marked_failed_by_the_next(
         "SELECT STATUS, ERROR_MESSAGE FROM JIRA_SYNC_RUNS WHERE RUN_ID = 'killed-run'"
     ).collect()
     assert row["STATUS"] == "FAILED" and "killed" in row["ERROR_MESSAGE"]
+
+
+def test_updates_in_the_watermarks_minute_are_not_missed_even_without_overlap(
+    warehouse: Warehouse, jira: FakeJira, snowpark_session: Session
+) -> None:
+    """JQL reads dates to the minute: the next run must re-read the watermark's whole minute, not skip it."""
+    add_source(warehouse, jira, overlap=timedelta(0))
+    first = sync(warehouse, jira, now=lambda: datetime.now(UTC))
+    watermark = datetime.fromisoformat(first["watermark_after"])
+    edited = [i["key"] for i in jira.ground_truth() if not i["deleted"]][:3]
+    for key in edited:
+        jira.update_issue(key, {"summary": "edited in the watermark's minute"})
+    edited_at = {
+        i["key"]: parse_jira_timestamp(i["updated"]) for i in jira.ground_truth() if i["key"] in edited
+    }
+    assert all(watermark <= at < watermark + timedelta(minutes=2) for at in edited_at.values())
+    second = sync(warehouse, jira, now=ahead(2))
+    assert second["issues_updated"] == 3
+    assert live(snowpark_session) == truth(jira)
+
+
+def test_an_issue_moved_out_of_the_sources_projects_is_marked_deleted(
+    warehouse: Warehouse, jira: FakeJira, snowpark_session: Session
+) -> None:
+    add_source(warehouse, jira, projects=("ENG",))
+    sync(warehouse, jira)
+    leaver = next(i for i in jira.ground_truth() if i["project"] == "ENG" and not i["deleted"])
+    jira.move_issue(leaver["key"], "OPS")
+    result = sync(warehouse, jira)
+    assert result["issues_deleted"] >= 1
+    assert stored(snowpark_session)[int(leaver["id"])][2] is True
+    in_scope = {i: v for i, v in truth(jira).items() if v[0].startswith("ENG-")}
+    assert live(snowpark_session) == in_scope

@@ -29,6 +29,7 @@ import requests
 import tenacity
 from requests.auth import AuthBase, HTTPBasicAuth
 
+from jira_sync import __version__
 from jira_sync.jira.errors import JiraAuthError, JiraError, JiraRequestError, JiraUnavailableError
 
 __all__ = ["JiraClient", "JiraCredentials", "RequestStats", "validate_base_url"]
@@ -53,17 +54,7 @@ SEARCH_PATH = "/rest/api/3/search/jql"
 """The enhanced search. The old ``/rest/api/3/search`` answers 410 Gone on Jira Cloud since 2025."""
 
 
-def _package_version() -> str:
-    """This package's version for the User-Agent; inside Snowflake the code is imported from a stage zip."""
-    try:
-        from importlib.metadata import version
-
-        return version("jira-sync")
-    except Exception:  # no installed distribution (e.g. imported from a Snowflake stage)
-        return "0+unknown"
-
-
-USER_AGENT = f"jira-sync/{_package_version()}"
+USER_AGENT = f"jira-sync/{__version__}"
 
 
 @dataclass(frozen=True)
