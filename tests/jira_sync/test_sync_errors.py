@@ -181,3 +181,16 @@ def test_procedure_fails_the_call_when_a_source_fails(
         procedure.sync_jira(snowpark_session, "other")
     assert failure.value.summary["sources"][0]["status"] == "FAILED"
     assert jira.token not in str(failure.value)
+
+
+def test_procedure_with_a_bearer_secret(
+    snowpark_session: Session, jira: FakeJira, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A GENERIC_STRING secret holding a bearer token (scoped token / OAuth): no email anywhere."""
+    module = types.ModuleType("_snowflake")
+    module.get_generic_secret_string = lambda alias: "bearer-token"  # type: ignore[attr-defined]
+    monkeypatch.setitem(sys.modules, "_snowflake", module)
+    procedure.add_jira_source(snowpark_session, "bearer", jira.url, projects=["OPS"], auth="bearer")
+    summary = procedure.sync_jira(snowpark_session, "bearer")
+    assert summary["sources"][0]["issues_inserted"] > 0
+    assert "bearer-token" not in repr(summary)
