@@ -13,7 +13,6 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from jira_sync.config import ConfigError, SourceConfig
 from jira_sync.credentials import CredentialsProvider
@@ -100,15 +99,6 @@ class RunResult:
         }
 
 
-def account_time_zone(account: dict[str, Any]) -> ZoneInfo:
-    """The zone Jira reads JQL dates in: the account's own, re-read every run so a change needs no reset."""
-    name = account.get("timeZone") or "UTC"
-    try:
-        return ZoneInfo(name)
-    except (ZoneInfoNotFoundError, ValueError):
-        raise JiraError(f"Jira reported an unknown time zone {name!r} for the account.") from None
-
-
 def sync_source(
     warehouse: Warehouse,
     source: SourceConfig,
@@ -130,7 +120,7 @@ def sync_source(
         client = JiraClient(
             source.site_url_normalized, credentials(source), workers=source.workers, **(client_options or {})
         )
-        zone = account_time_zone(client.myself())
+        zone = client.time_zone()  # re-read every run: a changed account time zone needs no reset
         result.time_zone = zone.key
         story_fields = story_points_field_ids(client.fields())
         base_jql = source_jql(source.jql, source.projects)
