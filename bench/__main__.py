@@ -1,4 +1,8 @@
-"""`python -m bench` (or `make bench`): every benchmark with its defaults, each beside its baseline."""
+"""`python -m bench` (or `make bench`): every benchmark with its defaults, each beside its baseline.
+
+Not run here, as they take many minutes: `python -m bench.mutation`, the mutation check of the
+safety-critical code (survivors and a summary; see its --help).
+"""
 
 from bench import bench_fetch, bench_merge, bench_sync
 

@@ -11,7 +11,7 @@ from datetime import UTC, datetime
 from zoneinfo import ZoneInfo
 
 from bench.common import emulator_process, measure, print_table
-from jira_sync.incremental import iter_window_batches
+from jira_sync.incremental import WindowWalk
 from jira_sync.jira import JiraClient, JiraCredentials, iter_search_pages, source_jql
 
 
@@ -24,10 +24,8 @@ def baseline_sequential_search(client: JiraClient, jql: str) -> int:
 
 def window_walk(client: JiraClient, jql: str, batch_size: int) -> int:
     upper = datetime.now(UTC).replace(second=0, microsecond=0)
-    batches = iter_window_batches(
-        client, jql, lower=None, upper=upper, time_zone=ZoneInfo("UTC"), batch_size=batch_size
-    )
-    return sum(len(batch.issues) for batch in batches)
+    walk = WindowWalk(client, jql, lower=None, upper=upper, time_zone=ZoneInfo("UTC"), batch_size=batch_size)
+    return sum(len(batch.issues) for batch in walk.batches())
 
 
 def main(argv: list[str] | None = None) -> None:

@@ -12,14 +12,21 @@ the client side cleanly. fakesnow keeps the in-memory data of every session it s
 
 from __future__ import annotations
 
+import os
 import uuid
 from collections.abc import Callable, Iterator
 from typing import Any
 
 import pytest
+from hypothesis import settings
 from snowflake.snowpark import Session
 
 from jira_sync.local_warehouse import embedded_server
+
+# Property tests: a few dozen examples in the suite; `HYPOTHESIS_PROFILE=thorough` for a long exploration.
+settings.register_profile("suite", max_examples=12, print_blob=True)
+settings.register_profile("thorough", max_examples=400, print_blob=True)
+settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "suite"))
 
 # Snowpark ends a session with this query; fakesnow does not implement it.
 NOP_REGEXES = [r"select system\$cancel_all_queries"]

@@ -12,6 +12,8 @@ from __future__ import annotations
 import json
 import shutil
 import threading
+from collections.abc import Callable
+from datetime import UTC, datetime
 from pathlib import Path
 from types import TracebackType
 from typing import Any
@@ -20,7 +22,7 @@ from fakejira.catalog import BASE
 from fakejira.faults import FaultConfig, Faults
 from fakejira.generator import DEMO_EMAIL, DEMO_TOKEN, generate_site
 from fakejira.render import full_issue
-from fakejira.search import PageHook
+from fakejira.search import ListingChurn, PageHook
 from fakejira.server import App, FakeJiraHTTPServer, make_tls_dir
 from fakejira.store import Account, Site
 
@@ -131,6 +133,10 @@ class FakeJira:
         self.app.configure_faults(**settings)
         return self.app.faults.snapshot()
 
+    def now(self) -> datetime:
+        """The site's clock (aware, UTC): this machine's plus `clock_offset_ms`, as its Date header says."""
+        return datetime.fromtimestamp(self.site.now_ms() / 1000, UTC)
+
     def ground_truth(self) -> list[dict[str, Any]]:
         return self.site.ground_truth()
 
@@ -146,6 +152,17 @@ class FakeJira:
         """`callback(page)` runs after each search page that has a next page is computed, before it is sent,
         so it lands between two requests of the client. page = {"jql", "page", "issue_ids", "next_page_token"}."""
         self.app.search.on_search_page(callback)
+
+    def skip_ids_in_listing(
+        self, jql: str | Callable[[str], bool] | None = None, **options: Any
+    ) -> ListingChurn:
+        """Make the next listing of `jql` (exact text or a predicate; None: any search with a second page)
+        skip `count` live issues: after page `after_page`, as many issues served on it are deleted (or moved
+        to `move_to`), so the offsets of the next pages pass over unserved ones, as on Jira. Once. The hook
+        returned says which ids were `removed` and which `skipped`. Pair with `set_faults(search_page_cap=N)`
+        to make a small site's listing span pages. Options (after_page=1, count=1, move_to=None): see
+        ListingChurn. (POST /_fakejira/search-hooks/skip-ids)"""
+        return self.app.search.skip_ids(jql, **options)
 
     def clear_search_hooks(self) -> None:
         self.app.search.clear_hooks()

@@ -136,3 +136,30 @@ def _requests(app: Any, req: Request) -> dict:
 def _reset_requests(app: Any, req: Request) -> dict:
     app.log.reset()
     return {"reset": True}
+
+
+@CONTROL.add("POST", "/_fakejira/search-hooks/skip-ids", auth=False)
+def _skip_ids(app: Any, req: Request) -> tuple[int, dict]:
+    """Make the next listing of `jql` (exact; absent: any search with a second page) skip `count` issues
+    after page `afterPage`: as many served issues are deleted (or moved to `moveTo`). Once."""
+    body = _body(req)
+    jql = body.get("jql")
+    churn = app.search.skip_ids(
+        None if jql is None else str(jql),
+        after_page=int(body.get("afterPage", 1)),
+        count=int(body.get("count", 1)),
+        move_to=body.get("moveTo"),
+    )
+    return 201, churn.as_dict()
+
+
+@CONTROL.add("GET", "/_fakejira/search-hooks", auth=False)
+def _search_hooks(app: Any, req: Request) -> list[dict]:
+    """The skip-ids hooks in place, with the ids each has `removed` and `skipped` so far."""
+    return [churn.as_dict() for churn in app.search.churns()]
+
+
+@CONTROL.add("DELETE", "/_fakejira/search-hooks", auth=False)
+def _clear_search_hooks(app: Any, req: Request) -> dict:
+    app.search.clear_hooks()
+    return {"cleared": True}

@@ -1,5 +1,6 @@
 """Faults and limits the emulator injects into /rest/ traffic: latency, a token-bucket rate limit, 5xx
-answers, dropped connections, truncated bodies, and search-index lag.
+answers, dropped connections, truncated bodies, trickling bodies, search-index lag, and a site clock that is
+off from the machine's (`clock_offset_ms`: every stamp the site writes, its `Date` header and JQL's `now`).
 
 Random faults are decided from (seed, request number), so a sequential client meets the same faults on every
 run; `script` lists exact faults for the next requests, for tests that need one specific failure.
@@ -15,8 +16,11 @@ from dataclasses import asdict, dataclass, field, fields
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-KINDS = ("ok", "429", "500", "502", "503", "503-retry", "504", "drop", "truncate")
-"""What a scripted entry may say; "503-retry" is a 503 carrying Retry-After."""
+KINDS = ("ok", "429", "500", "502", "503", "503-retry", "504", "drop", "truncate", "trickle")
+"""What a scripted entry may say; "503-retry" is a 503 carrying Retry-After; "trickle" sends the body one
+byte every `trickle_interval_ms`."""
+MAX_CLOCK_OFFSET_MS = 100 * 366 * 86_400_000
+"""A site clock more than a century off is a typo, not a test."""
 
 
 @dataclass
@@ -31,14 +35,27 @@ class FaultConfig:
     worklog_lag_ms: float = 60_000.0  # /worklog/updated and /deleted leave out the last minute, as Jira does
     seed: int = 0
     script: list[str] = field(default_factory=list)
+    trickle_rate: float = 0.0  # share whose body is sent one byte at a time (a server that never quite stalls)
+    trickle_interval_ms: float = 2000.0  # pause before each byte of a trickled body
+    clock_offset_ms: float = 0.0  # the site's clock minus the machine's: stamps written, Date header, JQL now
+    # Triggers for the sync's defences (served in rest_api.py):
+    search_page_cap: int = 0  # at most this many issues per search page (0: Jira's own caps, 5,000 / 100)
+    echo_credentials: list[int] = field(default_factory=list)  # next /rest/ answers: these statuses (0: as
+    # usual), each with an error body that repeats the request's Authorization header and the raw token
+    bulkfetch_unserved: int = 0  # the next N bulk fetches list every requested issue in issueErrors
+    bulkfetch_unserved_ids: list[str] = field(default_factory=list)  # these ids/keys: in issueErrors always
 
     def validate(self) -> None:
-        for name in ("error_rate", "drop_rate", "truncate_rate"):
+        for name in ("error_rate", "drop_rate", "truncate_rate", "trickle_rate"):
             if not 0 <= getattr(self, name) <= 1:
                 raise ValueError(f"{name} must be between 0 and 1")
         for name in ("latency_ms", "rate_limit", "rate_limit_capacity", "search_lag_ms", "worklog_lag_ms"):
             if getattr(self, name) < 0:
                 raise ValueError(f"{name} must not be negative")
+        if not 0 < self.trickle_interval_ms <= 600_000:
+            raise ValueError("trickle_interval_ms must be above 0 and at most 600000 (10 minutes)")
+        if not abs(self.clock_offset_ms) <= MAX_CLOCK_OFFSET_MS:  # also refuses NaN
+            raise ValueError(f"clock_offset_ms must be a number of milliseconds within ±{MAX_CLOCK_OFFSET_MS}")
         unknown = [k for k in self.script if k not in KINDS]
         if unknown:
             raise ValueError(f"unknown scripted faults {unknown}; use {', '.join(KINDS)}")
@@ -115,7 +132,7 @@ class Faults:
     def limited_headers(self, wait_s: float) -> dict[str, str]:
         """Jira's 429 headers: Retry-After in seconds, reset as ISO minute, the burst-limit reason."""
         retry = max(1, math.ceil(wait_s))
-        reset = datetime.now(UTC) + timedelta(seconds=retry)
+        reset = datetime.now(UTC) + timedelta(seconds=retry, milliseconds=self.config.clock_offset_ms)
         return {
             "Retry-After": str(retry),
             "X-RateLimit-Limit": str(self.capacity),
@@ -148,4 +165,7 @@ class Faults:
             roll -= cfg.drop_rate
             if roll < cfg.truncate_rate:
                 return Decision("truncate", latency, headers)
+            roll -= cfg.truncate_rate
+            if roll < cfg.trickle_rate:
+                return Decision("trickle", latency, headers)
             return Decision(None, latency, headers)

@@ -6,7 +6,11 @@ Handlers are functions of (app, request) returning JSON-able values; the server 
 
 from __future__ import annotations
 
+import base64
+import contextlib
+import dataclasses
 import hashlib
+import threading
 from datetime import UTC, datetime
 from typing import Any
 
@@ -25,6 +29,9 @@ REMOVED = (
     "guideline is available at https://developer.atlassian.com/changelog/#CHANGE-2046"
 )
 WORKLOG_PAGE = 1000
+UNSERVED_ISSUE = "Retriable error or payload constraint: the issue could not be returned. Try again later."
+"""The `issueErrors` text for an issue that exists but was not served (the `bulkfetch_unserved*` faults)."""
+_TRIGGERS = threading.Lock()  # the one-shot triggers below are counted down by concurrent requests
 
 
 def _paged(items: list[Any], start: int, size: int) -> tuple[list[Any], bool]:
@@ -69,7 +76,6 @@ def _myself(app: Any, req: Request) -> dict[str, Any]:
 
 
 def _server_info(app: Any, req: Request) -> dict[str, Any]:
-    now = datetime.now(UTC)
     return {
         "baseUrl": c.BASE,
         "displayUrl": c.BASE,
@@ -78,7 +84,7 @@ def _server_info(app: Any, req: Request) -> dict[str, Any]:
         "deploymentType": "Cloud",
         "buildNumber": 100_287,
         "buildDate": "2026-06-01T00:00:00.000+0000",
-        "serverTime": jira_time(int(now.timestamp() * 1000)),
+        "serverTime": jira_time(app.site.now_ms()),
         "scmInfo": "fakejira",
         "serverTitle": "Jira (fakejira)",
         "serverTimeZone": app.site.time_zone,
@@ -131,13 +137,19 @@ def _reconcile(values: Any) -> tuple[int, ...]:
         raise ApiError.bad_request("reconcileIssues must be a list of issue ids.") from None
 
 
+def _page_size(app: Any, max_results: int) -> int:
+    """`maxResults`, lowered to the `search_page_cap` fault if one is set (Jira may serve fewer than asked)."""
+    cap = int(app.faults.config.search_page_cap or 0)
+    return min(max_results, cap) if cap > 0 else max_results
+
+
 @ROUTES.add("GET", "/rest/api/3/search/jql")
 def _search_get(app: Any, req: Request) -> dict[str, Any]:
     req.jql = req.arg("jql") or ""
     page = PageRequest(
         req.jql,
         req.arg("nextPageToken") or None,
-        req.int_arg("maxResults", 50),
+        _page_size(app, req.int_arg("maxResults", 50)),
         FieldSelection.parse(req.args("fields"), "id"),
         frozenset(req.args("expand")),
         tuple(req.args("properties")),
@@ -158,7 +170,7 @@ def _search_post(app: Any, req: Request) -> dict[str, Any]:
     page = PageRequest(
         req.jql,
         body.get("nextPageToken") or None,
-        max_results,
+        _page_size(app, max_results),
         FieldSelection.parse(body.get("fields"), "id"),
         frozenset(e.strip() for e in expand_items if e.strip()),
         tuple(body.get("properties") or ()),
@@ -193,16 +205,34 @@ def _bulk_fetch(app: Any, req: Request) -> dict[str, Any]:
     expand = [e for item in body.get("expand") or () for e in str(item).split(",")]
     found: dict[int, IssueRecord] = {}
     errors = []
+    unserved = _unserved_ids(app)
     for ident in wanted:
         try:
-            found.setdefault((rec := visible_record(app, req, str(ident))).iid, rec)
+            rec = visible_record(app, req, str(ident))
         except ApiError:
             errors.append({"id": str(ident), "errorMessage": NOT_FOUND_ISSUE})
+            continue
+        if unserved is None or {str(rec.iid), rec.issue["key"].casefold(), str(ident).casefold()} & unserved:
+            if not any(e["id"] == rec.issue["id"] for e in errors):
+                errors.append({"id": rec.issue["id"], "errorMessage": UNSERVED_ISSUE})
+            continue
+        found.setdefault(rec.iid, rec)
     issues = [
         issue_bean(app.site, rec, rec.issue, selection, expand, body.get("properties") or ())
         for _, rec in sorted(found.items())
     ]
     return {"issues": issues, "issueErrors": errors}
+
+
+def _unserved_ids(app: Any) -> set[str] | None:
+    """Ids and keys (casefolded) this bulk fetch must list in `issueErrors` although they exist; None: all
+    of them (the `bulkfetch_unserved` countdown, one per call)."""
+    with _TRIGGERS:
+        config = app.faults.config
+        if config.bulkfetch_unserved > 0:
+            config.bulkfetch_unserved -= 1
+            return None
+        return {str(i).casefold() for i in config.bulkfetch_unserved_ids}
 
 
 @ROUTES.add("GET", "/rest/api/3/issue/{issueIdOrKey}")
@@ -306,7 +336,7 @@ def _changelog_bulk(app: Any, req: Request) -> dict[str, Any]:
 # ----- worklogs --------------------------------------------------------------------------------------------
 def _worklog_changes(app: Any, req: Request, deleted: bool) -> dict[str, Any]:
     since = req.int_arg("since", 0)
-    horizon = int(datetime.now(UTC).timestamp() * 1000) - int(app.faults.config.worklog_lag_ms)
+    horizon = app.site.now_ms() - int(app.faults.config.worklog_lag_ms)
     logs = sorted(
         (w.updated_ms, w.id)
         for w in app.site.worklog_records()
@@ -512,3 +542,39 @@ for _route in list(ROUTES.routes):
         ROUTES.add(_route.method, _route.template.replace("/api/3/", "/api/2/", 1), _route.auth)(
             _v2(_route.handler)
         )
+
+
+# ----- a server that repeats the credential ----------------------------------------------------------------
+def _echoed_credential_body(req: Request) -> dict[str, Any]:
+    """An error body that quotes the request's Authorization header and the raw token in it, as careless
+    proxies and debug error pages do: what a client must never pass on to its logs and errors."""
+    header = next((v for k, v in req.headers.items() if k.lower() == "authorization"), "")
+    scheme, _, value = header.strip().partition(" ")
+    token = value.strip()
+    if scheme.lower() == "basic":
+        with contextlib.suppress(ValueError, UnicodeDecodeError):
+            token = base64.b64decode(token).decode("utf-8").partition(":")[2]
+    return error_body(
+        f"The request was refused for the credential it carried (Authorization: {header}).",
+        f"The API token {token} is not valid for this operation.",
+        errors={"authorization": header},
+    )
+
+
+def _echoing(handler: Any) -> Any:
+    """`handler`, unless the `echo_credentials` fault has a status queued: then that status, with a body that
+    repeats the credential (one queued status per request)."""
+
+    def answer(app: Any, req: Request) -> Any:
+        with _TRIGGERS:
+            config = app.faults.config
+            status = int(config.echo_credentials[0]) if config.echo_credentials else 0
+            config.echo_credentials = config.echo_credentials[1:]  # a new list: the caller's stays as given
+        if status:
+            raise ApiError(status, _echoed_credential_body(req))
+        return handler(app, req)
+
+    return answer
+
+
+ROUTES.routes[:] = [dataclasses.replace(route, handler=_echoing(route.handler)) for route in ROUTES.routes]

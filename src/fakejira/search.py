@@ -18,7 +18,7 @@ import time
 import zoneinfo
 from collections import OrderedDict
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
@@ -74,6 +74,57 @@ def decode_token(token: str) -> dict[str, Any]:
     return payload
 
 
+@dataclass
+class ListingChurn:
+    """A page hook that makes a listing skip issues, as token pagination does on Jira when results change
+    between two pages: after page `after_page` of a matching search, `count` issues served on that page
+    leave the results (deleted, or moved to project `move_to`, which the JQL must exclude), once. The pages
+    to come are read at offsets that now pass over as many issues never served: `skipped` lists them,
+    `removed` the issues that left. `jql`: the exact JQL of the listing, a predicate on it, or None for any
+    search with a second page. With search lag, the index learns of the change late and nothing is skipped.
+    """
+
+    site: Site
+    jql: str | Callable[[str], bool] | None = None
+    after_page: int = 1
+    count: int = 1
+    move_to: str | None = None
+    removed: list[str] = field(default_factory=list)
+    skipped: list[str] = field(default_factory=list)
+
+    def __post_init__(self) -> None:
+        if self.after_page < 1 or self.count < 1:
+            raise ValueError("after_page and count must be at least 1")
+
+    def matches(self, jql_text: str) -> bool:
+        if self.jql is None:
+            return True
+        return self.jql(jql_text) if callable(self.jql) else self.jql == jql_text
+
+    def __call__(self, page: dict[str, Any]) -> None:
+        if self.removed or page["page"] != self.after_page or not self.matches(page["jql"]):
+            return
+        # Issues with live sub-tasks would take those along (and shift the count): leave them be.
+        leaving = [i for i in page["issue_ids"] if not self.site.children(int(i))][: self.count]
+        for issue_id in leaving:
+            if self.move_to:
+                self.site.move_issue(issue_id, self.move_to)
+            else:
+                self.site.delete_issue(issue_id)
+        self.skipped.extend(page["following_ids"][: len(leaving)])
+        self.removed.extend(leaving)
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "jql": self.jql if isinstance(self.jql, str) else None,
+            "afterPage": self.after_page,
+            "count": self.count,
+            "moveTo": self.move_to,
+            "removed": list(self.removed),
+            "skipped": list(self.skipped),
+        }
+
+
 class SearchService:
     def __init__(self, site: Site) -> None:
         self.site = site
@@ -85,10 +136,30 @@ class SearchService:
         """Call `callback(page)` after each page that has a next page is computed, before it is sent: any
         request the client makes next (the next page, or a fresh query) sees what the callback changed.
 
-        `page` = {"jql", "page" (1-based number of the page served), "issue_ids", "next_page_token"}.
+        `page` = {"jql", "page" (1-based number of the page served), "issue_ids", "next_page_token",
+        "following_ids" (the next page as it stands now)}.
         """
         with self._lock:
             self._hooks.append(callback)
+
+    def skip_ids(
+        self,
+        jql: str | Callable[[str], bool] | None = None,
+        *,
+        after_page: int = 1,
+        count: int = 1,
+        move_to: str | None = None,
+    ) -> ListingChurn:
+        """Make the next matching listing skip `count` issues (see :class:`ListingChurn`); returns the hook,
+        whose `removed` and `skipped` say what happened once it has fired."""
+        churn = ListingChurn(self.site, jql, after_page=after_page, count=count, move_to=move_to)
+        self.on_search_page(churn)
+        return churn
+
+    def churns(self) -> list[ListingChurn]:
+        """The :meth:`skip_ids` hooks in place, oldest first."""
+        with self._lock:
+            return [hook for hook in self._hooks if isinstance(hook, ListingChurn)]
 
     def clear_hooks(self) -> None:
         with self._lock:
@@ -97,7 +168,7 @@ class SearchService:
     def context(self, account: Account) -> jql.EvalContext:
         return jql.EvalContext(
             tz=zoneinfo.ZoneInfo(account.time_zone),
-            now=datetime.now(UTC),
+            now=datetime.fromtimestamp(self.site.now_ms() / 1000, UTC),
             current_account_id=account.account_id,
             users=self.site.users_by_id,
         )
@@ -211,6 +282,7 @@ class SearchService:
                     "page": number,
                     "next_page_token": token,
                     "issue_ids": [i["id"] for i in chunk],
+                    "following_ids": [i["id"] for i in results[end : end + len(chunk)]],
                 }
             )
         body["isLast"] = end >= len(results)

@@ -57,6 +57,7 @@ class App:
     def configure_faults(self, **changes: Any) -> None:
         config = self.faults.configure(**changes)
         self.site.search_lag = config.search_lag_ms / 1000
+        self.site.clock_offset_ms = config.clock_offset_ms
 
     def authenticate(self, header: str | None) -> Account | None:
         """The account behind an Authorization header; raises 401 ApiError when one is given but wrong."""
@@ -99,6 +100,10 @@ class Handler(BaseHTTPRequestHandler):
     def log_message(self, format: str, *args: Any) -> None:
         """Quiet: the request log is the record."""
 
+    def date_time_string(self, timestamp: float | None = None) -> str:
+        """Every answer's `Date` header (RFC 7231 IMF-fixdate), from the site's clock, which may be off."""
+        return super().date_time_string(self.server.app.site.now_ms() / 1000 if timestamp is None else timestamp)
+
     def do_GET(self) -> None:
         self._dispatch("GET")
 
@@ -116,7 +121,12 @@ class Handler(BaseHTTPRequestHandler):
         return self.rfile.read(length) if length > 0 else b""
 
     def _send(
-        self, status: int, body: Any, headers: dict[str, str] | None = None, truncate: bool = False
+        self,
+        status: int,
+        body: Any,
+        headers: dict[str, str] | None = None,
+        truncate: bool = False,
+        trickle_s: float = 0.0,
     ) -> None:
         app = self.server.app
         payload, content_type = (b"", "") if body is None else _serialise(app, body)
@@ -133,7 +143,20 @@ class Handler(BaseHTTPRequestHandler):
             self.wfile.flush()
             self.close_connection = True
             return
+        if trickle_s > 0:
+            self._trickle(payload, trickle_s)
+            return
         self.wfile.write(payload)
+
+    def _trickle(self, payload: bytes, pause_s: float) -> None:
+        """Send the body one byte per `pause_s`: never silent long enough for a per-read timeout to fire.
+        Stops when the client hangs up."""
+        try:
+            for i in range(len(payload)):
+                time.sleep(pause_s)
+                self.wfile.write(payload[i : i + 1])
+        except (ConnectionError, TimeoutError, ssl.SSLError):
+            self.close_connection = True
 
     def _dispatch(self, method: str) -> None:
         app = self.server.app
@@ -193,7 +216,8 @@ class Handler(BaseHTTPRequestHandler):
         except Exception:
             traceback.print_exc(file=sys.stderr)
             status, body = 500, error_body("Internal server error.")
-        self._send(status, body, decision.headers, truncate=kind == "truncate")
+        trickle_s = app.faults.config.trickle_interval_ms / 1000 if kind == "trickle" else 0.0
+        self._send(status, body, decision.headers, truncate=kind == "truncate", trickle_s=trickle_s)
         return status
 
     def _control(self, req: Request) -> None:

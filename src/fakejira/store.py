@@ -106,10 +106,6 @@ class NotFound(KeyError):
     """No live issue (or account) has this id or key."""
 
 
-def _ms_now() -> int:
-    return int(time.time() * 1000)
-
-
 def duration_text(seconds: int) -> str:
     """Jira's short duration form: 1d 2h 30m (8-hour days, as Jira's default time tracking)."""
     days, rest = divmod(seconds, 8 * 3600)
@@ -164,6 +160,12 @@ class Site:
         self._worklog_ids = itertools.count(max(self._worklogs, default=9_999) + 1)
         self.search_lag = 0.0
         """Seconds a write takes to reach the search index (set by faults)."""
+        self.clock_offset_ms = 0.0
+        """The site's clock minus the machine's, in ms (set by faults): a Jira whose clock is not ours."""
+
+    def now_ms(self) -> int:
+        """The site's clock (epoch ms): every stamp the site writes, its Date header and JQL's `now` use it."""
+        return int(time.time() * 1000 + self.clock_offset_ms)
 
     # ----- accounts -------------------------------------------------------------------------------------
     def authenticate_basic(self, email: str, token: str) -> Account | None:
@@ -388,10 +390,9 @@ class Site:
             raise NotFound(account_id)
         return self.users_by_id[account_id]
 
-    @staticmethod
-    def _bump(previous: str) -> str:
-        """A new `updated` from the real clock, strictly after the previous one."""
-        return jira_time(max(_ms_now(), parse_jira_time(previous) + 1))
+    def _bump(self, previous: str) -> str:
+        """A new `updated` from the site's clock, strictly after the previous one."""
+        return jira_time(max(self.now_ms(), parse_jira_time(previous) + 1))
 
     def _publish(self, rec: IssueRecord, issue: dict[str, Any] | None) -> None:
         """Make `issue` the newest version (None = deleted), remembering when, for lagging searches."""
@@ -467,7 +468,7 @@ class Site:
             project = self.project_by_key.get(project_key.upper())
             if project is None:
                 raise NotFound(project_key)
-            now = jira_time(_ms_now())
+            now = jira_time(self.now_ms())
             merged: dict[str, Any] = {
                 "summary": "Created through the fakejira control API",
                 "issuetype": c.ISSUE_TYPES["Task"],
@@ -580,7 +581,7 @@ class Site:
                     "summary": "Issue deleted",
                     "remoteAddress": "127.0.0.1",
                     "authorKey": user["accountId"],
-                    "created": jira_time(_ms_now()),
+                    "created": jira_time(self.now_ms()),
                     "category": "issues",
                     "eventSource": "",
                     "description": "",

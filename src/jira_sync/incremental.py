@@ -1,34 +1,53 @@
 """Walk one incremental window of a source and hand out batches that are safe to checkpoint.
 
-The window is `(<source>) AND updated >= <lower> AND updated < <upper> ORDER BY updated ASC`, listed with ids
-only (up to 5,000 a page) and fetched in full with bulk fetch. Two dangers shape this module:
+**The rule this module keeps.** After a checkpoint at watermark W, every issue in the source's scope whose
+latest update happened before W is stored at that version or newer, whatever the order of listing and
+fetching, Jira's search-index lag, clock skew, crashes and concurrent edits.
 
-* Updates that interleave with pagination. An issue updated mid-run jumps past `upper` and leaves the result
-  set, which shifts every later issue one place back: with plain token pagination the issue that slides over a
-  page boundary would be skipped, and its update lost for good. So every page after one that brought new
-  issues is a *fresh* query starting at the newest in-window `updated` seen so far (keyset pagination on
-  `updated`, inclusive at the minute): nothing that is still in the window can hide behind a page already read.
-  Only when a whole page is already known (more issues share one minute than fit a page) do we follow
-  `nextPageToken`.
-* Checkpoints. Each page is one consistent, `updated`-ordered snapshot, so once its issues are merged in
-  page order, in batches, every in-window issue updated before a batch's newest `updated` has been merged:
-  that value is a safe watermark after the batch commits. Issues whose fetched version is newer than
-  `upper` were updated during the run; they are merged (newer wins) but never move the watermark, and the next
-  run sees them again.
+How, in three facts:
+
+1. *Jira's search index is eventually consistent, and a fetched issue can be newer than the place it was
+   listed at.* So a watermark or a keyset cursor never comes from a fetched version as such. Each window
+   starts with one probe: the newest `updated` the index holds for the window (`ORDER BY updated DESC`,
+   one issue, field `updated`). The index holds versions in the order they were written, so it has every
+   update older than that value (`newest_indexed`): the listing that follows sees each of them at its true
+   place.
+2. *A fetched version no newer than `newest_indexed` is the very version the listing saw* (that version
+   was indexed before the listing ran, and nothing newer exists). Such a value is "confirmed": it tells us
+   where in the listing's order we are, so it may become a cursor and a watermark. Fetched versions newer
+   than `newest_indexed` (updated during the run, or not yet indexed) are merged but never move anything.
+3. *Pages are read so that nothing still in the window can hide behind a page already read.* Issues are
+   listed by id only (up to 5,000 a page), oldest `updated` first; after a page, the next query starts
+   fresh at the minute of the newest confirmed value (keyset pagination; JQL dates have minute precision,
+   the minute is re-read and already-seen ids are skipped). When that cannot advance (more issues in one
+   minute than fit a page, or nothing on the page confirmed), the stretch up to the page's last issue is
+   walked by id instead (`AND id > <last> ORDER BY id`), which no concurrent edit can shift; it is
+   checkpointed when it ends.
+
+Checkpoints: each batch carries the newest confirmed value of the listing prefix it completes; every
+in-window issue updated before that value was listed earlier (the listing is in `updated` order) and is
+committed. When the whole window is read, the watermark moves to just after `newest_indexed` (never past
+the window's upper bound). The window's upper bound itself only keeps the query from chasing edits made
+during the run: correctness does not depend on how far behind now it is.
 """
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Iterator, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
 
 from jira_sync.jira import JiraClient, bulk_fetch, window_jql
 from jira_sync.model import parse_jira_timestamp
 
+log = logging.getLogger(__name__)
+
 ID_PAGE_SIZE = 5000  # Jira's cap when only ids are asked for
+MINUTE = timedelta(minutes=1)
+TICK = timedelta(milliseconds=1)  # Jira's timestamps have millisecond precision
 
 
 @dataclass(frozen=True)
@@ -39,49 +58,150 @@ class Batch:
     watermark: datetime | None
 
 
-def _updated(issue: dict) -> datetime:
-    return parse_jira_timestamp(issue["fields"]["updated"])
+def floor_minute(moment: datetime) -> datetime:
+    """JQL dates have minute precision: bounds are whole minutes so what we ask is exactly what Jira reads."""
+    return moment.replace(second=0, microsecond=0)
 
 
-def iter_window_batches(
+def updated_of(issue: dict) -> datetime:
+    """An issue's `updated` as an aware UTC datetime."""
+    value = parse_jira_timestamp(issue["fields"]["updated"])
+    if value is None:
+        raise ValueError(f"Jira returned issue {issue.get('id')} without an updated timestamp")
+    return value
+
+
+def newest_indexed(
     client: JiraClient,
     source_jql: str,
     *,
     lower: datetime | None,
     upper: datetime,
     time_zone: ZoneInfo,
-    batch_size: int,
-    fields: Sequence[str] = ("*all",),
-    page_size: int = ID_PAGE_SIZE,
-) -> Iterator[Batch]:
-    """Yield batches covering every issue whose update falls in [lower, upper), oldest first."""
-    seen: set[str] = set()
-    keyset_lower = lower
-    token: str | None = None
-    while True:
-        jql = window_jql(source_jql, keyset_lower, upper, time_zone)
-        page = client.search_page(jql, fields=["id"], max_results=page_size, next_page_token=token)
-        new_ids = [issue["id"] for issue in page.get("issues", []) if issue["id"] not in seen]
-        seen.update(new_ids)
-        newest_in_window: datetime | None = None
-        # The page lists ids oldest `updated` first, and an in-window issue still has the `updated` it was
-        # listed with, so fetching in page order keeps batches in `updated` order with bounded memory.
-        for fetched in _prefetched(client, new_ids, batch_size, fields):
-            in_window = [issue for issue in fetched if _updated(issue) < upper]
-            late = [issue for issue in fetched if _updated(issue) >= upper]
-            if in_window:
-                newest_in_window = max(newest_in_window or _updated(in_window[0]), *map(_updated, in_window))
-                yield Batch(in_window, newest_in_window)
-            if late:
-                yield Batch(late, None)
-        if page.get("isLast", True) or not page.get("nextPageToken"):
+) -> datetime | None:
+    """The newest `updated` the search index holds for the window (None: nothing in it). One request."""
+    jql = window_jql(source_jql, lower, upper, time_zone, order_by="updated DESC")
+    page = client.search_page(jql, fields=["updated"], max_results=1)
+    issues = page.get("issues") or []
+    return updated_of(issues[0]) if issues else None
+
+
+class WindowWalk:
+    """One pass over `(<source>) AND updated >= lower AND updated < upper`: `batches()` yields what to merge,
+    in listing order; `final_watermark` is the watermark the whole window earns once `batches()` is spent.
+
+    `stored_watermark`: the source's current watermark. When the index holds nothing newer in the window,
+    nothing in it can be missing from the table (the rule above), so the walk ends after the probe: a run
+    with nothing new costs one search.
+    """
+
+    def __init__(
+        self,
+        client: JiraClient,
+        source_jql: str,
+        *,
+        lower: datetime | None,
+        upper: datetime,
+        time_zone: ZoneInfo,
+        batch_size: int,
+        page_size: int = ID_PAGE_SIZE,
+        fields: Sequence[str] = ("*all",),
+        stored_watermark: datetime | None = None,
+    ) -> None:
+        self.client = client
+        self.source_jql = source_jql
+        self.lower = lower
+        self.upper = upper
+        self.time_zone = time_zone
+        self.batch_size = batch_size
+        self.page_size = page_size
+        self.fields = list(fields)
+        self.stored_watermark = stored_watermark
+        self.newest_indexed: datetime | None = None
+        self.complete = False
+        self._seen: set[str] = set()
+
+    @property
+    def seen_ids(self) -> frozenset[int]:
+        """Ids this walk has listed (and so fetched, or found gone)."""
+        return frozenset(int(i) for i in self._seen)
+
+    @property
+    def final_watermark(self) -> datetime | None:
+        """Just after the newest indexed update, capped at the window's end; None until the walk is complete
+        or when the window was empty (nothing tells how far the index has got)."""
+        if not self.complete or self.newest_indexed is None:
+            return None
+        return min(self.upper, self.newest_indexed + TICK)
+
+    def batches(self) -> Iterator[Batch]:
+        newest = newest_indexed(
+            self.client, self.source_jql, lower=self.lower, upper=self.upper, time_zone=self.time_zone
+        )
+        self.newest_indexed = newest
+        if newest is None or (self.stored_watermark is not None and newest < self.stored_watermark):
+            self.complete = True  # nothing in the window is newer than what is stored
             return
-        if new_ids:
-            if newest_in_window is not None:
-                keyset_lower = newest_in_window
-            token = None
-        else:
-            token = page["nextPageToken"]
+        cursor = self.lower
+        confirmed: datetime | None = None  # newest confirmed `updated` of the listing prefix merged so far
+        while True:
+            page = self.client.search_page(self._jql(cursor), fields=["id"], max_results=self.page_size)
+            listed = [str(issue["id"]) for issue in page.get("issues") or []]
+            last_listed: dict | None = None
+            for fetched in self._fetch_new(listed):
+                for issue in fetched:
+                    value = updated_of(issue)
+                    if value <= newest and (confirmed is None or value > confirmed):
+                        confirmed = value
+                    if listed and str(issue["id"]) == listed[-1]:
+                        last_listed = issue
+                yield Batch(fetched, confirmed)
+            if page.get("isLast", True) or not listed:
+                break
+            if confirmed is not None and (cursor is None or floor_minute(confirmed) > floor_minute(cursor)):
+                cursor = floor_minute(confirmed)
+                continue
+            # No confirmed progress: walk by id up to just past the page's last issue, which no edit can
+            # shift. Its listed `updated` is at most its fetched one, and every other listed one at most that.
+            bound = self.upper
+            if last_listed is not None:
+                bound = min(self.upper, floor_minute(updated_of(last_listed)) + MINUTE)
+            yield from self._walk_by_id(cursor, bound)
+            if bound >= self.upper:
+                break
+            cursor = bound
+        self.complete = True
+
+    def _jql(self, lower: datetime | None, upper: datetime | None = None, after_id: int | None = None) -> str:
+        if after_id is None:
+            return window_jql(self.source_jql, lower, upper or self.upper, self.time_zone)
+        return window_jql(
+            self.source_jql, lower, upper or self.upper, self.time_zone, after_id=after_id, order_by="id ASC"
+        )
+
+    def _walk_by_id(self, lower: datetime | None, upper: datetime) -> Iterator[Batch]:
+        """Every issue listed in [lower, upper), by ascending id, each page a fresh `id > last` query; then a
+        checkpoint: every update before `upper` that the index held is merged."""
+        after: int | None = None
+        while True:
+            page = self.client.search_page(
+                self._jql(lower, upper, after_id=after if after is not None else 0),
+                fields=["id"],
+                max_results=self.page_size,
+            )
+            listed = [str(issue["id"]) for issue in page.get("issues") or []]
+            for fetched in self._fetch_new(listed):
+                yield Batch(fetched, None)
+            if not listed or page.get("isLast", True):
+                break
+            after = int(listed[-1])
+        assert self.newest_indexed is not None
+        yield Batch([], min(upper, self.newest_indexed + TICK))
+
+    def _fetch_new(self, listed: list[str]) -> Iterator[list[dict]]:
+        new_ids = [issue_id for issue_id in listed if issue_id not in self._seen]
+        self._seen.update(new_ids)
+        yield from _prefetched(self.client, new_ids, self.batch_size, self.fields)
 
 
 def _prefetched(

@@ -1,11 +1,17 @@
 """Snowpark sessions for local runs: the embedded warehouse (a fakesnow server persisted in a folder, so no
-Snowflake account is needed) or a real account named in connections.toml. Never used inside Snowflake."""
+Snowflake account is needed) or a real account named in connections.toml. Never used inside Snowflake.
+
+A warehouse that cannot be opened (a folder that is a file or cannot be written, a damaged database file, a
+connection that fails) raises `WarehouseError` with one line naming the fix, before anything is written.
+"""
 
 from __future__ import annotations
 
 import contextlib
+import gc
 import logging
 import socket
+import tempfile
 import threading
 import time
 import warnings
@@ -15,12 +21,63 @@ from typing import Any
 
 from snowflake.snowpark import Session
 
+from jira_sync.jira.errors import one_line
+
+log = logging.getLogger(__name__)
+
 DEFAULT_DATABASE = "JIRA_SYNC"
 DEFAULT_SCHEMA = "JIRA"
 DEFAULT_LOCAL_DIR = ".jira-sync/warehouse"
 
 # Snowpark cancels queries on close; the embedded warehouse has nothing to cancel.
 _NOP_REGEXES = [r"select system\$cancel_all_queries"]
+_DUCKDB_MAGIC = b"DUCK"  # bytes 8-11 of every DuckDB database file
+
+
+class WarehouseError(RuntimeError):
+    """The warehouse cannot be opened or used; the one-line message names the fix."""
+
+    def __init__(self, message: str) -> None:
+        super().__init__(one_line(message))
+
+
+class WarehouseSpecError(WarehouseError):
+    """The ``--warehouse`` argument itself is wrong (a usage error)."""
+
+
+class _ServerErrors(logging.Handler):
+    """Keeps the last error the embedded warehouse's server logged: its client only sees "HTTP 500", and the
+    server's own traceback would otherwise land on stderr. ``jira-sync --debug`` still shows it."""
+
+    def __init__(self) -> None:
+        super().__init__(logging.ERROR)
+        self.last: str | None = None
+
+    def emit(self, record: logging.LogRecord) -> None:
+        error = record.exc_info[1] if record.exc_info else None
+        self.last = one_line(str(error) if error else record.getMessage())
+        log.debug("embedded warehouse server: %s", record.getMessage(), exc_info=record.exc_info)
+
+
+_SERVER_ERRORS = _ServerErrors()
+
+
+def local_folder(spec: str | None, connection: str | None = None) -> Path | None:
+    """The folder of a ``local:DIR`` warehouse (None for a ``--connection``), checked without touching it."""
+    if connection:
+        return None
+    spec = spec or f"local:{DEFAULT_LOCAL_DIR}"
+    if not spec.startswith("local:") or not spec[len("local:") :].strip():
+        raise WarehouseSpecError(
+            f"--warehouse must look like local:DIR, not {spec!r} (or use --connection NAME for a Snowflake account)"
+        )
+    path = Path(spec[len("local:") :]).expanduser()
+    if path.exists() and not path.is_dir():
+        raise WarehouseSpecError(
+            f"--warehouse {spec}: {path} is a file, not a folder; point --warehouse at a folder "
+            "(it is created if missing)"
+        )
+    return path
 
 
 @contextlib.contextmanager
@@ -40,7 +97,12 @@ def embedded_server(session_parameters: dict[str, Any] | None = None) -> Iterato
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))
         port = probe.getsockname()[1]
-    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning"))
+    for name in ("uvicorn.error", "fakesnow.server"):
+        if _SERVER_ERRORS not in logging.getLogger(name).handlers:
+            logging.getLogger(name).addHandler(_SERVER_ERRORS)
+    logging.getLogger("uvicorn.error").propagate = False  # an ASGI traceback; fakesnow's own errors propagate
+    config = uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning", log_config=None)
+    server = uvicorn.Server(config)
     thread = threading.Thread(target=server.run, name="embedded warehouse", daemon=True)
     thread.start()
     while thread.is_alive() and not server.started:
@@ -70,25 +132,98 @@ def embedded_server(session_parameters: dict[str, Any] | None = None) -> Iterato
 def embedded_session(
     folder: str | Path, database: str = DEFAULT_DATABASE, schema: str = DEFAULT_SCHEMA
 ) -> Iterator[Session]:
-    """A Snowpark Session on a fakesnow server whose databases persist in `folder`."""
-    path = Path(folder).resolve()
-    path.mkdir(parents=True, exist_ok=True)
+    """A Snowpark Session on a fakesnow server whose databases persist in `folder` (created if missing).
+
+    Raises `WarehouseError` if the folder cannot be written or its database file is damaged.
+    """
+    path = local_folder(f"local:{folder}")
+    assert path is not None
+    path = path.resolve()
+    try:
+        path.mkdir(parents=True, exist_ok=True)
+        with tempfile.TemporaryFile(dir=path):
+            pass
+    except OSError as exc:
+        raise WarehouseError(
+            f"cannot write to the warehouse folder {path} ({exc.strerror or exc}); choose a folder you can "
+            "write to (--warehouse local:DIR)"
+        ) from None
+    database_file = path / f"{database}.db"
+    _check_database_file(database_file)
     parameters = {"FAKESNOW_DB_PATH": str(path), "nop_regexes": _NOP_REGEXES}
     with embedded_server(parameters) as connection:
+        _SERVER_ERRORS.last = None
         session = Session.builder.configs({**connection, "server_session_keep_alive": True}).create()
+        token = _server_session_token(session)
         try:
-            session.sql(f"CREATE DATABASE IF NOT EXISTS {database}").collect()
-            session.sql(f"CREATE SCHEMA IF NOT EXISTS {database}.{schema}").collect()
-            session.sql(f"USE SCHEMA {database}.{schema}").collect()
+            try:
+                session.sql(f"CREATE DATABASE IF NOT EXISTS {database}").collect()
+                session.sql(f"CREATE SCHEMA IF NOT EXISTS {database}.{schema}").collect()
+                session.sql(f"USE SCHEMA {database}.{schema}").collect()
+            except Exception as exc:  # fakesnow answers what DuckDB raised as a bare HTTP 500
+                detail = _SERVER_ERRORS.last or first_line(exc)
+                raise WarehouseError(
+                    f"cannot open the embedded warehouse in {path}: {detail}; if {database_file.name} is "
+                    "damaged, move it away (the next run loads everything again) or restore it from a backup"
+                ) from None
             yield session
         finally:
             session.close()
+            _release_server_session(token)
+
+
+def _server_session_token(session: Session) -> str | None:
+    connector = getattr(getattr(session, "_conn", None), "_conn", None)
+    return getattr(getattr(connector, "rest", None), "token", None)
+
+
+def _release_server_session(token: str | None) -> None:
+    """Drop the server's side of a closed session. fakesnow keeps every session's DuckDB connection, and so
+    its database file, until the process ends (sessions skip the logout, see tests/conftest.py): without
+    this the same folder could not be opened again in this process."""
+    from fakesnow import server
+
+    connection = server.sessions.pop(token, None) if token else None
+    if connection is not None:
+        connection.close()
+        del connection
+        gc.collect()  # DuckDB lets go of the file when the last reference (some in cycles) is gone
+
+
+def first_line(exc: BaseException) -> str:
+    """The first line of an exception's text (connector errors run on for lines), or its type's name."""
+    text = str(exc).strip()
+    return text.splitlines()[0] if text else type(exc).__name__
+
+
+def _check_database_file(database_file: Path) -> None:
+    """Refuse a database file that is not DuckDB's (garbage, truncated to nothing useful, another format)."""
+    try:
+        with database_file.open("rb") as handle:
+            head = handle.read(12)
+    except FileNotFoundError:
+        return
+    except OSError as exc:
+        raise WarehouseError(
+            f"cannot read the warehouse database {database_file} ({exc.strerror or exc}); check its permissions"
+        ) from None
+    if head and head[8:12] != _DUCKDB_MAGIC:
+        raise WarehouseError(
+            f"{database_file} is not a DuckDB database (damaged, or not written by jira-sync); move it away "
+            "to start afresh (the next run loads everything again) or restore it from a backup"
+        )
 
 
 @contextlib.contextmanager
 def connection_session(name: str) -> Iterator[Session]:
     """A Snowpark Session on a real account, from a named connection in connections.toml."""
-    session = Session.builder.config("connection_name", name).create()
+    try:
+        session = Session.builder.config("connection_name", name).create()
+    except Exception as exc:  # the connector's own errors: a missing name, a refused login, no network
+        raise WarehouseError(
+            f"cannot connect with the connection {name!r}: {first_line(exc)}; "
+            "check it in connections.toml (snow connection test -c NAME)"
+        ) from None
     try:
         yield session
     finally:
@@ -98,12 +233,11 @@ def connection_session(name: str) -> Iterator[Session]:
 @contextlib.contextmanager
 def open_warehouse(spec: str | None = None, connection: str | None = None) -> Iterator[Session]:
     """`local:DIR` (the default, in .jira-sync/warehouse) or a connections.toml name."""
-    if connection:
+    folder = local_folder(spec, connection)
+    if folder is None:
+        assert connection is not None
         with connection_session(connection) as session:
             yield session
         return
-    spec = spec or f"local:{DEFAULT_LOCAL_DIR}"
-    if not spec.startswith("local:") or not spec[len("local:") :]:
-        raise ValueError(f"--warehouse must look like local:DIR, not {spec!r}")
-    with embedded_session(spec[len("local:") :]) as session:
+    with embedded_session(folder) as session:
         yield session

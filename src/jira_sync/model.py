@@ -127,9 +127,12 @@ STATE = Table(
         ("SOURCE", VARCHAR, True),
         ("WATERMARK", TIMESTAMP_TZ),
         ("ACCOUNT_TIME_ZONE", VARCHAR),
-        ("WINDOW_UPPER", TIMESTAMP_TZ),
+        ("WINDOW_UPPER", TIMESTAMP_TZ),  # the end of the last complete window (Jira's clock minus search lag)
         ("LAST_RUN_ID", VARCHAR),
         ("UPDATED_AT", TIMESTAMP_TZ),
+        ("SCOPE_JQL", VARCHAR),  # the source JQL the watermark holds for
+        ("BACKFILL_JQL", VARCHAR),  # a changed source JQL whose added issues are being loaded
+        ("BACKFILL_AFTER_ID", NUMBER),  # how far (by issue id) that backfill has got
     ),
 )
 

@@ -10,7 +10,7 @@ from typing import Optional
 
 from snowflake.snowpark import Session
 
-from jira_sync.config import SourceConfig
+from jira_sync.config import check_changes, merge_source, same_source
 from jira_sync.credentials import snowflake_secret_credentials
 from jira_sync.sync import SyncError, run_sync
 from jira_sync.warehouse import Warehouse
@@ -39,16 +39,22 @@ def add_jira_source(
     secret_alias: str = "jira_default",
     auth: str = "basic",
 ) -> dict:  # plain `dict`: Snowpark maps handler hints to SQL types and has no type for Any
-    """Add or replace a source in the SOURCES table; validated before anything is written."""
-    source = SourceConfig(
-        name=name,
-        site_url=site_url,
-        jql=jql,
-        projects=tuple(projects or ()),
-        secret_alias=secret_alias,
-        auth=auth,  # type: ignore[arg-type]  # validated by SourceConfig
-    )
+    """Add a source to JIRA_SOURCES, or change an existing one's site, scope, secret and auth. Knobs set with
+    `UPDATE JIRA_SOURCES` (batch size, workers, ...) are kept. Validated before anything is written; a call
+    that changes nothing writes nothing (status UNCHANGED)."""
+    changes = {
+        "SITE_URL": site_url,
+        "JQL": jql,
+        "PROJECTS": list(projects or ()) or None,
+        "SECRET_ALIAS": secret_alias,
+        "AUTH": auth,
+    }
+    check_changes(name, changes)
     warehouse = Warehouse(session)
     warehouse.ensure_tables()
+    row = warehouse.read_source(name)
+    source = merge_source(row, name, changes)
+    if same_source(row, source):
+        return {"source": source.name, "site_url": source.site_url, "status": "UNCHANGED"}
     warehouse.upsert_source(source)
     return {"source": source.name, "site_url": source.site_url, "status": "SAVED"}

@@ -14,17 +14,20 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+from jira_sync.backfill import iter_backfill
 from jira_sync.config import ConfigError, SourceConfig
 from jira_sync.credentials import CredentialsProvider
 from jira_sync.deletions import find_departed_ids
-from jira_sync.incremental import iter_window_batches
+from jira_sync.incremental import MINUTE, WindowWalk, floor_minute
 from jira_sync.jira import JiraClient, JiraError, source_jql, story_points_field_ids
 from jira_sync.model import flatten_issue
-from jira_sync.warehouse import Warehouse
+from jira_sync.warehouse import Scope, State, Warehouse
 
 log = logging.getLogger(__name__)
 
 Clock = Callable[[], datetime]
+CLOCK_TOLERANCE = timedelta(minutes=5)
+"""How far a stored watermark may be ahead of Jira's clock before it counts as written with a wrong clock."""
 
 
 class SyncError(RuntimeError):
@@ -46,11 +49,6 @@ def moved_on(start: datetime | None, watermark: datetime | None) -> bool:
     watermark (JQL's precision) and re-reads it, so stopping before that would leave the next run where this
     one began: with more issues in one minute than a budget can fetch, no run would ever finish."""
     return watermark is not None and (start is None or floor_minute(watermark) > floor_minute(start))
-
-
-def floor_minute(moment: datetime) -> datetime:
-    """JQL dates have minute precision: bounds are whole minutes so what we ask is exactly what Jira reads."""
-    return moment.replace(second=0, microsecond=0)
 
 
 @dataclass
@@ -75,6 +73,7 @@ class RunResult:
     retries: int = 0
     error: str | None = None
     duration_seconds: float = 0.0
+    notes: list[str] = field(default_factory=list)
 
     def summary(self) -> dict[str, Any]:
         def iso(moment: datetime | None) -> str | None:
@@ -96,7 +95,48 @@ class RunResult:
             "account_time_zone": self.time_zone,
             "duration_seconds": round(self.duration_seconds, 3),
             "error": self.error,
+            "notes": self.notes,
         }
+
+
+@dataclass
+class _Progress:
+    """What one run has committed so far: the watermark and the scope it holds for."""
+
+    watermark: datetime | None
+    scope: Scope
+
+
+def plan_scope(state: State | None, scope_jql: str, full_refresh: bool) -> tuple[Scope, str | None]:
+    """The scope this run works in, and a note when the source's JQL or projects changed.
+
+    The watermark holds for `state.scope.jql`. A different JQL now keeps that watermark for what the two
+    scopes share and backfills, by id, the issues only the new one matches; what the new one drops is
+    marked deleted by the sweep. A backfill under way for this very JQL goes on where it stopped.
+    """
+    stored = state.scope if state is not None else Scope()
+    if full_refresh or state is None or stored.jql is None or stored.jql == scope_jql:
+        return Scope(jql=scope_jql), None
+    if stored.backfill_jql == scope_jql:
+        return stored, None
+    note = (
+        f"the source's scope changed from [{stored.jql}] to [{scope_jql}]: loading the issues only the new "
+        "scope matches; issues it no longer matches are marked deleted"
+    )
+    return Scope(jql=stored.jql, backfill_jql=scope_jql), note
+
+
+def repair_future_watermark(
+    watermark: datetime | None, jira_now: datetime
+) -> tuple[datetime | None, str | None]:
+    """A stored watermark ahead of Jira's clock (written by a run whose clock was ahead) cannot be trusted:
+    the run re-reads everything (the MERGE keeps what is already current) and says so."""
+    if watermark is None or watermark <= jira_now + CLOCK_TOLERANCE:
+        return watermark, None
+    return None, (
+        f"the stored watermark {watermark.isoformat()} is ahead of Jira's clock ({jira_now.isoformat()}); "
+        "it was written with a wrong clock, so this run re-reads every issue to repair it"
+    )
 
 
 def sync_source(
@@ -107,8 +147,14 @@ def sync_source(
     full_refresh: bool = False,
     now: Clock = utc_now,
     client_options: dict[str, Any] | None = None,
+    jira_clock: Clock | None = None,
 ) -> RunResult:
-    """Sync one source. Never raises for Jira or config problems: they end as a FAILED run, state untouched."""
+    """Sync one source. Never raises for Jira or config problems: they end as a FAILED run, state untouched.
+
+    `now` stamps the run log; `jira_clock` is Jira's time, which bounds the window: by default read from the
+    `Date` header of Jira's answers, so a wrong clock on this side cannot move a window (tests that replay
+    history pass a fixed one).
+    """
     started = time.monotonic()
     state = warehouse.read_state(source.name)
     result = RunResult(source=source.name, run_id=uuid.uuid4().hex)
@@ -122,34 +168,24 @@ def sync_source(
         )
         zone = client.time_zone()  # re-read every run: a changed account time zone needs no reset
         result.time_zone = zone.key
+        jira_now = jira_clock() if jira_clock else client.server_now() or now()
         story_fields = story_points_field_ids(client.fields())
         base_jql = source_jql(source.jql, source.projects)
-        upper = floor_minute(now() - source.search_lag)
-        start = None if full_refresh or state is None else state.watermark
-        lower = start - source.overlap if start else None
-        watermark = start
-        for batch in iter_window_batches(
-            client,
-            base_jql,
-            lower=lower,
-            upper=upper,
-            time_zone=zone,
-            batch_size=source.batch_size,
-            page_size=source.page_size,
-        ):
-            synced_at = now()
-            rows = [
-                flatten_issue(
-                    issue,
-                    source=source.name,
-                    story_points_fields=story_fields,
-                    synced_at=synced_at,
-                    run_id=result.run_id,
-                )
-                for issue in batch.issues
-            ]
-            if batch.watermark and (watermark is None or batch.watermark > watermark):
-                watermark = batch.watermark
+        scope, note = plan_scope(state, base_jql, full_refresh)
+        start, repaired = repair_future_watermark(
+            None if full_refresh or state is None else state.watermark, jira_now
+        )
+        for line in (note, repaired):
+            if line:
+                log.warning("%s: %s", source.name, line)
+                result.notes.append(line)
+        # The window ends at the first whole minute after Jira's now minus the search lag: correctness rests on
+        # the probe (incremental.py), so the bound only stops the walk from chasing edits made during it.
+        upper = floor_minute(jira_now - source.search_lag) + MINUTE
+        progress = _Progress(start, scope)
+        deadline = started + source.time_budget.total_seconds()
+
+        def commit(rows: list[dict[str, Any]], watermark: datetime | None) -> None:
             merged = warehouse.commit_batch(
                 rows,
                 source=source.name,
@@ -157,30 +193,74 @@ def sync_source(
                 time_zone=zone.key,
                 run_id=result.run_id,
                 force=full_refresh,
+                scope=progress.scope,
             )
             result.counts.fetched += len(rows)
             result.counts.inserted += merged.inserted
             result.counts.updated += merged.updated
             result.counts.batches += 1
-            result.watermark_after = watermark
-            if time.monotonic() - started > source.time_budget.total_seconds() and moved_on(start, watermark):
+            progress.watermark = result.watermark_after = watermark
+
+        def flatten(issues: list[dict]) -> list[dict[str, Any]]:
+            synced_at = now()
+            return [
+                flatten_issue(
+                    issue,
+                    source=source.name,
+                    story_points_fields=story_fields,
+                    synced_at=synced_at,
+                    run_id=result.run_id,
+                )
+                for issue in issues
+            ]
+
+        walk = WindowWalk(
+            client,
+            base_jql,
+            lower=start - source.overlap if start else None,
+            upper=upper,
+            time_zone=zone,
+            batch_size=source.batch_size,
+            page_size=source.page_size,
+            stored_watermark=start,
+        )
+        for batch in walk.batches():
+            watermark = progress.watermark
+            if batch.watermark and (watermark is None or batch.watermark > watermark):
+                watermark = batch.watermark
+            if batch.issues or watermark != progress.watermark:
+                commit(flatten(batch.issues), watermark)
+            if time.monotonic() > deadline and moved_on(start, progress.watermark):
                 result.status = "PARTIAL"  # committed up to here; the next run resumes from this watermark
-                break
-        if result.status == "PARTIAL":
-            return result
-        # The window is complete: every update before `upper` is in. The watermark moves up to it.
-        if watermark is None or upper > watermark:
-            watermark = upper
+                return result
+        final = walk.final_watermark
+        if final is not None and (progress.watermark is None or final > progress.watermark):
+            progress.watermark = final
+        if progress.scope.backfill_jql:
+            for chunk in iter_backfill(
+                client,
+                progress.scope,
+                batch_size=source.batch_size,
+                page_size=source.page_size,
+                already_fetched=walk.seen_ids,
+            ):
+                progress.scope = chunk.scope
+                commit(flatten(chunk.issues), progress.watermark)
+                if time.monotonic() > deadline and chunk.issues:
+                    result.status = "PARTIAL"
+                    return result
         departed = find_departed_ids(client, base_jql, warehouse.live_issue_ids(source.name))
         result.counts.deleted = warehouse.complete_window(
             source=source.name,
-            watermark=watermark,
+            watermark=progress.watermark,
             time_zone=zone.key,
             run_id=result.run_id,
             deleted_ids=departed,
             deleted_at=now(),
+            scope=progress.scope,
+            window_upper=upper,
         )
-        result.watermark_after = watermark
+        result.watermark_after = progress.watermark
         result.status = "SUCCEEDED"
     except (JiraError, ValueError) as exc:  # ConfigError is a ValueError: bad config, bad JQL building
         result.status, result.error = "FAILED", str(exc)
@@ -198,6 +278,22 @@ def sync_source(
     return result
 
 
+def record_invalid_source(warehouse: Warehouse, name: str, error: str, now: Clock = utc_now) -> RunResult:
+    """A JIRA_SOURCES row that does not validate: a FAILED run in the log for that source alone, nothing else
+    touched (the other sources still run)."""
+    result = RunResult(source=name, run_id=uuid.uuid4().hex, status="FAILED", error=error)
+    state = warehouse.read_state(name)
+    result.watermark_before = result.watermark_after = state.watermark if state else None
+    warehouse.start_run(result.run_id, name, now(), result.watermark_before)
+    warehouse.finish_run(result.run_id, now(), result.summary())
+    return result
+
+
+def _one_line(exc: BaseException) -> str:
+    text = " ".join(str(exc).split())
+    return text if isinstance(exc, ConfigError) else f"invalid JIRA_SOURCES row: {text}"
+
+
 def overall_status(statuses: Iterable[str]) -> str:
     """FAILED if any source failed, else PARTIAL if any stopped at its time budget, else SUCCEEDED."""
     seen = set(statuses)
@@ -212,28 +308,41 @@ def run_sync(
     full_refresh: bool = False,
     now: Clock = utc_now,
     client_options: dict[str, Any] | None = None,
+    jira_clock: Clock | None = None,
 ) -> dict[str, Any]:
     """Sync every enabled source, or the one named; return a JSON-able summary per source."""
     warehouse.ensure_tables()
-    sources = [SourceConfig.from_row(row) for row in warehouse.read_sources()]
+    rows = warehouse.read_sources()
     if source is not None:
-        selected = [s for s in sources if s.name == source]
+        selected = [row for row in rows if row.get("NAME") == source]
         if not selected:
-            known = ", ".join(s.name for s in sources) or "none"
+            known = ", ".join(str(row.get("NAME")) for row in rows) or "none"
             raise ConfigError(
                 f"No Jira source named {source!r} (configured: {known}). Add it with add_jira_source()."
             )
     else:
-        selected = [s for s in sources if s.enabled]
+        selected = [row for row in rows if row.get("ENABLED") is not False]
         if not selected:
             raise ConfigError("No enabled Jira source is configured. Add one with add_jira_source().")
     started = now()
-    results = [
-        sync_source(
-            warehouse, s, credentials, full_refresh=full_refresh, now=now, client_options=client_options
+    results = []
+    for row in selected:
+        try:
+            config = SourceConfig.from_row(row)
+        except (ConfigError, ValueError, TypeError, KeyError) as exc:  # one bad row fails only its source
+            results.append(record_invalid_source(warehouse, str(row.get("NAME")), _one_line(exc), now))
+            continue
+        results.append(
+            sync_source(
+                warehouse,
+                config,
+                credentials,
+                full_refresh=full_refresh,
+                now=now,
+                client_options=client_options,
+                jira_clock=jira_clock,
+            )
         )
-        for s in selected
-    ]
     return {
         "status": overall_status(r.status for r in results),
         "started_at": started.isoformat(),

@@ -97,6 +97,27 @@ class State:
     window_upper: datetime | None = None
     last_run_id: str | None = None
     updated_at: datetime | None = None
+    scope_jql: str | None = None
+    backfill_jql: str | None = None
+    backfill_after_id: int | None = None
+
+    @property
+    def scope(self) -> Scope:
+        return Scope(self.scope_jql, self.backfill_jql, self.backfill_after_id)
+
+
+@dataclass(frozen=True)
+class Scope:
+    """What a source's watermark covers, kept with it so a change of the source's JQL or projects is safe.
+
+    `jql`: the scope the watermark holds for. `backfill_jql`: a new scope whose added issues (those it matches
+    and `jql` does not) are still being loaded, in id order, done up to `backfill_after_id`. A source whose
+    scope changes keeps its watermark for what both scopes share and loads only what the new one adds.
+    """
+
+    jql: str | None = None
+    backfill_jql: str | None = None
+    backfill_after_id: int | None = None
 
 
 @dataclass(frozen=True)
@@ -416,6 +437,7 @@ class Warehouse:
         run_id: str,
         force: bool = False,
         at: datetime | None = None,
+        scope: Scope | None = None,
     ) -> MergeCounts:
         """MERGE a batch of issues, then move the source's watermark: in that order, never the other.
 
@@ -423,7 +445,7 @@ class Warehouse:
         next run repeats the batch, which the MERGE makes a no-op for the rows already written.
         """
         counts = self.merge_issues(rows, force=force)
-        self._checkpoint(source, watermark, time_zone, run_id, at)
+        self._checkpoint(source, watermark, time_zone, run_id, at, scope)
         return counts
 
     def complete_window(
@@ -436,25 +458,42 @@ class Warehouse:
         deleted_ids: Iterable[int] = (),
         deleted_at: datetime,
         at: datetime | None = None,
+        scope: Scope | None = None,
+        window_upper: datetime | None = None,
     ) -> int:
         """Soft-delete the issues Jira no longer lists, then move the watermark to the window's end.
 
         Returns how many issues were newly marked deleted. A crash between the two steps repeats the sweep.
         """
         deleted = self.mark_deleted(source, deleted_ids, deleted_at)
-        self._checkpoint(source, watermark, time_zone, run_id, at)
+        self._checkpoint(source, watermark, time_zone, run_id, at, scope, window_upper)
         return deleted
 
     def _checkpoint(
-        self, source: str, watermark: datetime | None, time_zone: str | None, run_id: str, at: datetime | None
+        self,
+        source: str,
+        watermark: datetime | None,
+        time_zone: str | None,
+        run_id: str,
+        at: datetime | None,
+        scope: Scope | None = None,
+        window_upper: datetime | None = None,
     ) -> None:
-        row = {
+        """Write the state row; the scope columns only when a `scope` is given, WINDOW_UPPER only when set."""
+        row: dict[str, Any] = {
             "SOURCE": source,
             "WATERMARK": watermark,
             "ACCOUNT_TIME_ZONE": time_zone,
             "LAST_RUN_ID": run_id,
             "UPDATED_AT": at or datetime.now(UTC),
         }
+        if scope is not None:
+            row.update(
+                SCOPE_JQL=scope.jql, BACKFILL_JQL=scope.backfill_jql, BACKFILL_AFTER_ID=scope.backfill_after_id
+            )
+        if window_upper is not None:
+            row["WINDOW_UPPER"] = window_upper
+        # A None value leaves its key out of the row's JSON, which the MERGE reads as NULL: it clears the column.
         self._upsert(STATE, [row], update_columns=[k for k in row if k != "SOURCE"])
 
     # --- state ---------------------------------------------------------------------------------------

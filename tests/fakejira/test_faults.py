@@ -3,61 +3,32 @@
 A client's retry logic is only as good as the failures it was tested against, so each fault is checked
 from the client's side of a real socket: the status and headers Jira sends on a 429, the exception
 ``requests`` raises for a dropped or truncated answer, and search results that trail writes. Nothing
-here asserts a duration: refills and lag are observed with bounded polling loops.
+here asserts a duration: refills are observed with bounded polling loops, and lag by setting it above or
+below the age of a write (which only grows), so no outcome depends on how fast the machine is.
 """
 
 from __future__ import annotations
 
 import time
 from collections import Counter
-from collections.abc import Callable, Iterator
 
+import fixtures_faults
 import pytest
 import requests
-from fixtures_conformance import TIMEOUT, JiraHttp, http_for, live_ground_truth
+from fixtures_conformance import TIMEOUT, JiraHttp, live_ground_truth
 from openapi_check import assert_conforms
 
 from fakejira import FakeJira
 
-CALM = {
-    "latency_ms": 0,
-    "rate_limit": 0,
-    "rate_limit_capacity": 0,
-    "error_rate": 0,
-    "drop_rate": 0,
-    "truncate_rate": 0,
-    "search_lag_ms": 0,
-    "script": [],
-}
+# The module-scoped emulator, its calm reset and HTTP helper (shared with the other fault tests):
+jira, api, calm = fixtures_faults.jira, fixtures_faults.api, fixtures_faults.calm
+eventually = fixtures_faults.eventually
+SEED = 31  # the emulator fixture's seed (fixtures_faults.jira)
 MYSELF = "/rest/api/3/myself"
 
 
-@pytest.fixture(scope="module")
-def jira() -> Iterator[FakeJira]:
-    with FakeJira(issues=40, seed=31) as running:
-        yield running
 
 
-@pytest.fixture(scope="module")
-def api(jira: FakeJira) -> JiraHttp:
-    return http_for(jira)
-
-
-@pytest.fixture(autouse=True)
-def calm(jira: FakeJira) -> Iterator[None]:
-    """Every test starts and ends with no faults configured."""
-    jira.set_faults(**CALM)
-    yield
-    jira.set_faults(**CALM)
-
-
-def eventually(check: Callable[[], bool], attempts: int = 200, pause: float = 0.05) -> bool:
-    """Poll ``check`` a bounded number of times; True as soon as it holds."""
-    for _ in range(attempts):
-        if check():
-            return True
-        time.sleep(pause)
-    return False
 
 
 def control_put_faults(api: JiraHttp, **settings: object) -> requests.Response:
@@ -206,56 +177,47 @@ def test_control_api_never_faulted(jira: FakeJira, api: JiraHttp) -> None:
 # --- eventual consistency ------------------------------------------------------------------------
 
 
-LAG_S = 0.3
+LAG = 60_000
+"""Index lag (ms) far longer than any test takes: a write made here cannot age past it."""
 
 
-def write_then_search(write: Callable[[], Callable[[], bool]], attempts: int = 3) -> Callable[[], bool]:
-    """Make a write, then search at once: the search must not see it yet.
-
-    ``write`` makes a change and returns the check "does search see it?". A search that sees the
-    change sooner than the lag is a bug; one that sees it later than the lag (a slow, busy machine)
-    proves nothing, so the experiment is repeated with a fresh write, a bounded number of times.
-    Returns the check of the conclusive write.
-    """
-    for _ in range(attempts):
-        began = time.monotonic()
-        found = write()
-        seen = found()
-        elapsed = time.monotonic() - began
-        assert not (seen and elapsed < LAG_S), "search saw the write before the index lag passed"
-        if not seen:
-            return found
-    raise AssertionError(f"no search came back within {LAG_S}s of a write; the machine is too busy to tell")
+def catch_up_with(written: float) -> float:
+    """Set the index lag below the age of a write finished at monotonic `written`: the write is then older
+    than the lag whenever search looks, since its age only grows (no waiting, no timing)."""
+    lag_ms = (time.monotonic() - written) * 1000 / 2
+    assert lag_ms > 0
+    return lag_ms
 
 
 def test_search_lags_behind_writes(jira: FakeJira, api: JiraHttp) -> None:
     row = live_ground_truth(jira)[0]
-    jira.set_faults(search_lag_ms=LAG_S * 1000)
-    labels = iter(["lagging-a", "lagging-b", "lagging-c"])
-
-    def relabel() -> Callable[[], bool]:
-        label = next(labels)
-        jira.update_issue(row["key"], {"labels": [label]})
-        return lambda: bool(api.search_all(f"labels = {label}", "key"))
-
-    found = write_then_search(relabel)
-    assert api.ok_get(f"/rest/api/3/issue/{row['key']}")["fields"]["labels"][0].startswith("lagging-")
-    assert eventually(found), "search never caught up"
+    key = row["key"]
+    before = api.search_all(f"key = {key}", "labels")[0]["fields"]["labels"]
+    jira.set_faults(search_lag_ms=LAG)
+    jira.update_issue(key, {"labels": ["lagging-a"]})
+    written = time.monotonic()
+    assert api.search_all("labels = lagging-a", "key") == [], (
+        "search saw the write before the index lag passed"
+    )
+    assert api.search_all(f"key = {key}", "labels")[0]["fields"]["labels"] == before  # the old version
+    assert api.ok_get(f"/rest/api/3/issue/{key}")["fields"]["labels"] == ["lagging-a"]  # reads are current
+    jira.set_faults(search_lag_ms=catch_up_with(written))
+    assert [issue["key"] for issue in api.search_all("labels = lagging-a", "key")] == [key]
 
 
 def test_new_issue_reaches_search_late_but_get_at_once(jira: FakeJira, api: JiraHttp) -> None:
     project = live_ground_truth(jira)[0]["project"]
-    jira.set_faults(search_lag_ms=LAG_S * 1000)
-    created: list[str] = []
+    jira.set_faults(search_lag_ms=LAG)
+    key = jira.create_issue(project, {"summary": "fresh"})["key"]
+    written = time.monotonic()
 
-    def create() -> Callable[[], bool]:
-        key = jira.create_issue(project, {"summary": "fresh"})["key"]
-        created.append(key)
-        return lambda: key in {issue["key"] for issue in api.search_all(f"project = {project}", "key", 5000)}
+    def listed() -> bool:
+        return key in {issue["key"] for issue in api.search_all(f"project = {project}", "key", 5000)}
 
-    found = write_then_search(create)
-    assert api.ok_get(f"/rest/api/3/issue/{created[-1]}")["key"] == created[-1]
-    assert eventually(found)
+    assert not listed(), "search saw the new issue before the index lag passed"
+    assert api.ok_get(f"/rest/api/3/issue/{key}")["key"] == key
+    jira.set_faults(search_lag_ms=catch_up_with(written))
+    assert listed()
 
 
 def test_reconcile_issues_sees_own_writes(jira: FakeJira, api: JiraHttp) -> None:

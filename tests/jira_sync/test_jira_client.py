@@ -16,6 +16,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any, ClassVar
 
 import pytest
+from virtual_clock import VirtualClock
 
 from fakejira import FakeJira
 from fakejira.generator import BEARER_TOKEN, LIMITED_EMAIL, LIMITED_TOKEN
@@ -38,6 +39,8 @@ from jira_sync.jira import (
 )
 
 ALL_ISSUES_JQL = 'created >= "2000/01/01"'
+RETRY_AT = dt.datetime(2031, 5, 6, 7, 8, 9, tzinfo=dt.UTC)
+"""The date the recorder's dated 503 asks to be retried at; the clock then reads 2 s before it."""
 LONG_TOKEN = "ATATT3xFfGF0-not-the-right-token-0123456789abcdef"
 
 
@@ -52,9 +55,21 @@ def jira() -> Iterator[FakeJira]:
 def _calm(jira: FakeJira) -> Iterator[None]:
     """Every test starts and ends without faults and with an empty request log."""
     jira.set_faults(script=[], rate_limit=0, error_rate=0, drop_rate=0, truncate_rate=0)
+    total = -1
+    for _ in range(100):  # the emulator logs a request just after answering it: let the last test's land
+        if jira.request_log()["total"] == total:
+            break
+        total = jira.request_log()["total"]
+        time.sleep(0.01)
     jira.reset_request_log()
     yield
     jira.set_faults(script=[], rate_limit=0, error_rate=0, drop_rate=0, truncate_rate=0)
+
+
+@pytest.fixture
+def clock(monkeypatch: pytest.MonkeyPatch) -> VirtualClock:
+    """Retry waits on a virtual clock: counted and checked, never spent (see virtual_clock.py)."""
+    return VirtualClock(wall_start=RETRY_AT.timestamp() - 2).install(monkeypatch)
 
 
 def make_client(site: FakeJira, **options: Any) -> JiraClient:
@@ -198,7 +213,7 @@ def test_unknown_issue_is_404_with_the_site_hint(jira: FakeJira) -> None:
 # --- reaching the site ------------------------------------------------------------------------------------
 
 
-def test_connection_refused_is_retried_then_names_host_and_network_rule() -> None:
+def test_connection_refused_is_retried_then_names_host_and_network_rule(clock: VirtualClock) -> None:
     port = unused_loopback_port()
     client = JiraClient(
         f"http://127.0.0.1:{port}",
@@ -212,7 +227,8 @@ def test_connection_refused_is_retried_then_names_host_and_network_rule() -> Non
     message = str(caught.value)
     assert message.startswith(f"cannot reach 127.0.0.1:{port}: connection refused")
     assert "EXTERNAL ACCESS INTEGRATION's network rule allows 127.0.0.1" in message
-    assert client.stats.requests >= 2 and client.stats.retries == client.stats.requests - 1
+    assert (client.stats.requests, client.stats.retries, len(clock.sleeps)) == (3, 2, 2)
+    assert clock.slept <= 0.05 + 0.1  # full jitter: at most 0.05 s, then at most 0.1 s
     assert_no_secret(caught.value, LONG_TOKEN, "me@example.com")
 
 
@@ -270,29 +286,36 @@ def test_bad_base_urls_say_what_to_fix(given: str, complaint: str) -> None:
 # --- retries ----------------------------------------------------------------------------------------------
 
 
-def test_429_waits_as_long_as_retry_after_and_is_counted(jira: FakeJira) -> None:
+def test_429_waits_as_long_as_retry_after_and_is_counted(jira: FakeJira, clock: VirtualClock) -> None:
     jira.set_faults(script=["429", "429"])
     client = make_client(jira)
     assert client.myself()["emailAddress"] == jira.email
     assert client.stats.requests == 3
     assert client.stats.retries == 2
     assert client.stats.rate_limited == 2
-    assert client.stats.waited_seconds >= 2.0  # the emulator says Retry-After: 1 each time
-    statuses = [entry["status"] for entry in request_log(jira, 3)["requests"]]
-    assert statuses == [429, 429, 200]
+    assert len(clock.sleeps) == 2 and min(clock.sleeps) >= 1.0  # the emulator says Retry-After: 1 each time
+    assert client.stats.waited_seconds == pytest.approx(clock.slept, abs=0.002)
+    # The emulator logs a request just after answering it, so the previous test's last request may still
+    # land in the log after this test reset it: look at the last three.
+    deadline, statuses = time.monotonic() + 5, []
+    while statuses[-3:] != [429, 429, 200] and time.monotonic() < deadline:
+        statuses = [entry["status"] for entry in jira.request_log()["requests"]]
+        time.sleep(0.01)
+    assert statuses[-3:] == [429, 429, 200]
 
 
-def test_503_with_retry_after_and_other_5xx_are_retried(jira: FakeJira) -> None:
+def test_503_with_retry_after_and_other_5xx_are_retried(jira: FakeJira, clock: VirtualClock) -> None:
     jira.set_faults(script=["503-retry", "500", "502", "503", "504"])
     client = make_client(jira)
     page = client.search_page(ALL_ISSUES_JQL, max_results=10)
     assert len(page["issues"]) == 10
     assert client.stats.retries == 5 and client.stats.requests == 6
-    assert client.stats.waited_seconds >= 1.0
+    assert len(clock.sleeps) == 5 and clock.sleeps[0] >= 1.0  # Retry-After: 1 on the first, backoff after
+    assert max(clock.sleeps[1:]) <= 0.05 * 2**4  # the others: full-jitter backoff, never a Retry-After
     assert client.stats.rate_limited == 0
 
 
-def test_dropped_connections_and_truncated_bodies_are_retried(jira: FakeJira) -> None:
+def test_dropped_connections_and_truncated_bodies_are_retried(jira: FakeJira, clock: VirtualClock) -> None:
     jira.set_faults(script=["drop", "truncate", "drop", "truncate"])
     client = make_client(jira)
     assert client.fields()  # GET
@@ -302,7 +325,7 @@ def test_dropped_connections_and_truncated_bodies_are_retried(jira: FakeJira) ->
     assert client.stats.retries == 6 and client.stats.requests == 8
 
 
-def test_rate_limit_that_never_ends_exhausts_the_attempts(jira: FakeJira) -> None:
+def test_rate_limit_that_never_ends_exhausts_the_attempts(jira: FakeJira, clock: VirtualClock) -> None:
     jira.set_faults(script=["429"] * 10)
     client = make_client(jira, max_attempts=3)
     with pytest.raises(JiraUnavailableError) as caught:
@@ -316,7 +339,7 @@ def test_rate_limit_that_never_ends_exhausts_the_attempts(jira: FakeJira) -> Non
     assert_no_secret(caught.value, jira.token, jira.email)
 
 
-def test_retry_after_beyond_the_budget_stops_at_once(jira: FakeJira) -> None:
+def test_retry_after_beyond_the_budget_stops_at_once(jira: FakeJira, clock: VirtualClock) -> None:
     jira.set_faults(rate_limit=0.01, rate_limit_capacity=1)  # one request, then Retry-After: 100
     client = make_client(jira, max_retry_seconds=5)
     client.myself()
@@ -325,10 +348,10 @@ def test_retry_after_beyond_the_budget_stops_at_once(jira: FakeJira) -> None:
     message = str(caught.value)
     assert "over 1 attempt" in message
     assert "asked to wait 100 s (Retry-After), more than the" in message
-    assert client.stats.requests == 2 and client.stats.retries == 0
+    assert client.stats.requests == 2 and client.stats.retries == 0 and clock.sleeps == []
 
 
-def test_5xx_that_never_ends_names_jira_trouble(jira: FakeJira) -> None:
+def test_5xx_that_never_ends_names_jira_trouble(jira: FakeJira, clock: VirtualClock) -> None:
     jira.set_faults(script=["502"] * 10)
     client = make_client(jira, max_attempts=2)
     with pytest.raises(JiraUnavailableError, match=r"kept answering 502 Bad Gateway .* over 2 attempts"):
@@ -474,12 +497,13 @@ def test_window_jql_selects_exactly_the_window_in_the_accounts_zone(time_zone: s
         ]
         minutes = sorted({moment.replace(second=0, microsecond=0) for moment, _ in truth})
         assert len(minutes) >= 8, "the generated site should spread its updates over time"
-        # Bounds inside a minute, so flooring matters: lower keeps its whole minute, upper excludes its own.
+        # Bounds inside a minute, so rounding matters: lower keeps its whole minute, upper keeps its own too
+        # (a window may only grow at either end: see window_jql).
         lower = minutes[len(minutes) // 4] + dt.timedelta(seconds=30)
         upper = minutes[3 * len(minutes) // 4] + dt.timedelta(seconds=45)
         jql = window_jql(source_jql(None, [p["key"] for p in site.site.projects]), lower, upper, tz)
         found = [issue["id"] for issue in iter_search_issues(client, jql, fields=["updated"], max_results=9)]
-        low, high = minutes[len(minutes) // 4], minutes[3 * len(minutes) // 4]
+        low, high = minutes[len(minutes) // 4], minutes[3 * len(minutes) // 4] + dt.timedelta(minutes=1)
         expected = [issue_id for moment, issue_id in truth if low <= moment < high]
         assert sorted(found) == sorted(expected)
         assert 0 < len(found) < len(truth)
@@ -501,9 +525,8 @@ class _Recorder(BaseHTTPRequestHandler):
         if self.path == "/html":
             self._reply(200, b"<!DOCTYPE html><html><body>Log in</body></html>", "text/html")
         elif self.path == "/dated" and attempt == 1:
-            retry_at = dt.datetime.now(dt.UTC) + dt.timedelta(seconds=2)
             self._reply(
-                503, b"{}", "application/json", {"Retry-After": format_datetime(retry_at, usegmt=True)}
+                503, b"{}", "application/json", {"Retry-After": format_datetime(RETRY_AT, usegmt=True)}
             )
         else:
             self._reply(200, json.dumps(dict(self.headers)).encode(), "application/json")
@@ -550,8 +573,8 @@ def test_html_instead_of_json_is_a_request_error(recorder: str) -> None:
     assert client.stats.requests == 1
 
 
-def test_retry_after_as_an_http_date(recorder: str) -> None:
+def test_retry_after_as_an_http_date(recorder: str, clock: VirtualClock) -> None:
     client = JiraClient(recorder, JiraCredentials(LONG_TOKEN), backoff_seconds=0.01, max_retry_seconds=10)
     client.get("/dated")
     assert client.stats.retries == 1
-    assert client.stats.waited_seconds >= 0.9  # the date has whole seconds: between 1 and 2 s ahead
+    assert clock.sleeps == [2.0]  # the clock reads 2 s before the date: no more, no less

@@ -79,7 +79,7 @@ def test_both_jql_and_projects_is_rejected() -> None:
 def test_incremental_window_in_utc() -> None:
     lower, upper = utc(2024, 1, 1, 9, 58, 59, 999000), utc(2024, 1, 2, 10, 0, 30)
     assert window_jql('project in ("ALPHA")', lower, upper, UTC) == (
-        '(project in ("ALPHA")) AND updated >= "2024/01/01 09:58" AND updated < "2024/01/02 10:00" '
+        '(project in ("ALPHA")) AND updated >= "2024/01/01 09:58" AND updated < "2024/01/02 10:01" '
         "ORDER BY updated ASC"
     )
 
@@ -91,7 +91,7 @@ def test_initial_load_has_no_lower_term() -> None:
 def test_east_of_utc_crosses_midnight_forward() -> None:
     tokyo = ZoneInfo("Asia/Tokyo")
     jql = window_jql("project = ABC", utc(2024, 1, 1, 20, 15), utc(2024, 1, 1, 23, 59, 59), tokyo)
-    assert jql == window("2024/01/02 05:15", "2024/01/02 08:59")
+    assert jql == window("2024/01/02 05:15", "2024/01/02 09:00")  # the upper bound rounds up
 
 
 def test_half_hour_offset_east() -> None:
@@ -150,7 +150,7 @@ def _readings(rendered: str) -> list[dt.datetime]:
 def test_fall_back_first_occurrence_steps_back_before_the_repeated_hour() -> None:
     # 00:30 UTC is 02:30 CEST; "02:30" read as CET would be 01:30 UTC, an hour late: render 01:59 instead.
     jql = window_jql("project = ABC", utc(2024, 10, 27, 0, 30), utc(2024, 10, 27, 0, 45), BERLIN)
-    assert jql == window("2024/10/27 01:59", "2024/10/27 01:59")
+    assert jql == window("2024/10/27 01:59", "2024/10/27 02:45")  # 02:45 reads as 00:45 or 01:45 UTC
 
 
 def test_fall_back_second_occurrence_keeps_its_wall_time() -> None:
@@ -159,13 +159,16 @@ def test_fall_back_second_occurrence_keeps_its_wall_time() -> None:
     assert jql == window("2024/10/27 02:30", "2024/10/27 03:00")
 
 
-def test_every_minute_around_fall_back_reads_back_at_or_before_the_instant() -> None:
+@pytest.mark.parametrize("at_or_after", [False, True], ids=["lower bound", "upper bound"])
+def test_every_minute_around_fall_back_reads_back_on_the_safe_side_of_the_instant(at_or_after: bool) -> None:
+    """A lower bound reads back at or before its instant, an upper bound at or after: never narrower."""
     start = utc(2024, 10, 26, 23, 0)
     for minute in range(4 * 60):
         instant = start + dt.timedelta(minutes=minute, seconds=30)
-        readings = _readings(jql_wall_time(instant, BERLIN))
-        assert max(readings) <= instant, instant
-        assert instant - min(readings) < dt.timedelta(hours=2), instant  # never absurdly wide
+        readings = _readings(jql_wall_time(instant, BERLIN, at_or_after=at_or_after))
+        near, far = (min(readings), max(readings)) if at_or_after else (max(readings), min(readings))
+        assert near >= instant if at_or_after else near <= instant, instant
+        assert abs(far - instant) < dt.timedelta(hours=2), instant  # never absurdly wide
 
 
 def test_spring_gap_is_never_rendered() -> None:
@@ -178,3 +181,9 @@ def test_spring_gap_is_never_rendered() -> None:
         rendered = jql_wall_time(instant, BERLIN)
         assert not rendered.startswith("2024/03/31 02:"), rendered
         assert _readings(rendered) == [instant, instant]
+
+
+def test_an_upper_bound_in_the_repeated_hour_moves_past_it() -> None:
+    # 01:01 UTC is 02:01 CET, but Jira may read "02:01" as CEST (00:01 UTC): the window would end an hour early.
+    jql = window_jql("project = ABC", utc(2024, 10, 27, 0, 30), utc(2024, 10, 27, 1, 1), BERLIN)
+    assert jql == window("2024/10/27 01:59", "2024/10/27 03:00")

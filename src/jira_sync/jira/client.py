@@ -10,11 +10,14 @@ between the threads of its own pool (one ``requests.Session`` per thread, locked
 from __future__ import annotations
 
 import base64
+import datetime
 import email.utils
 import http
 import http.client
+import io
 import json
 import logging
+import re
 import socket
 import threading
 import time
@@ -27,6 +30,8 @@ from typing import Any, TypeVar
 
 import requests
 import tenacity
+import urllib3
+from requests.adapters import HTTPAdapter
 from requests.auth import AuthBase, HTTPBasicAuth
 
 from jira_sync import __version__
@@ -48,7 +53,10 @@ _CONNECT_TIMEOUT_CAP = 10.0
 _MAX_MESSAGES = 5
 _MAX_MESSAGE_CHARS = 500
 _GATEWAY_HOST = "api.atlassian.com"
-_MIN_REDACTED_LENGTH = 8
+MIN_TOKEN_LENGTH = 8
+"""Shorter is no Jira API token (classic tokens are 24+ characters, scoped ones far longer), and a short
+credential could not be redacted from messages without garbling them: it is refused up front instead."""
+_DEADLINE_FACTOR = 2.0
 
 SEARCH_PATH = "/rest/api/3/search/jql"
 """The enhanced search. The old ``/rest/api/3/search`` answers 410 Gone on Jira Cloud since 2025."""
@@ -74,6 +82,16 @@ class JiraCredentials:
         email_address = (self.email or "").strip() or None
         if not token:
             raise ValueError("the Jira API token is empty; put the token in the secret")
+        if not (token.isascii() and token.isprintable()) or any(c.isspace() for c in token):
+            raise ValueError(
+                "the Jira API token contains spaces, line breaks or non-ASCII characters, which an API token "
+                "never has; copy the token again, exactly"
+            )
+        if len(token) < MIN_TOKEN_LENGTH:
+            raise ValueError(
+                f"the token is too short to be a Jira API token (under {MIN_TOKEN_LENGTH} characters); "
+                "create one at https://id.atlassian.com/manage-profile/security/api-tokens"
+            )
         object.__setattr__(self, "token", token)
         object.__setattr__(self, "email", email_address)
 
@@ -93,13 +111,19 @@ class JiraCredentials:
         return _BearerAuth(self.token)
 
     def secrets(self) -> list[str]:
-        """Every form of the credential that could show up in text (raw, basic-auth base64): for redaction."""
-        if len(self.token) < _MIN_REDACTED_LENGTH:  # too short to be a real token; replacing it would garble
-            return []
-        forms = [self.token]
+        """Every form of the credential that could show up in text, longest first, for redaction: raw, as a
+        Python or JSON string literal or URL-encoded (echoed by a server or quoted in a message), and the
+        basic-auth base64 of ``email:token``. Tokens are at least ``MIN_TOKEN_LENGTH`` long, so replacing
+        every occurrence cannot garble a message."""
+        forms = {
+            self.token,
+            repr(self.token)[1:-1],
+            json.dumps(self.token)[1:-1],
+            urllib.parse.quote(self.token, safe=""),
+        }
         if self.email:
-            forms.append(base64.b64encode(f"{self.email}:{self.token}".encode()).decode("ascii"))
-        return forms
+            forms.add(base64.b64encode(f"{self.email}:{self.token}".encode()).decode("ascii"))
+        return sorted(forms, key=len, reverse=True)
 
 
 class _BearerAuth(AuthBase):
@@ -112,6 +136,97 @@ class _BearerAuth(AuthBase):
 
     def __repr__(self) -> str:
         return "_BearerAuth(token=***)"
+
+
+# --- a total deadline per request ---------------------------------------------------------------------------
+# requests' read timeout bounds each socket read, not the answer: a server sending a byte every few seconds
+# holds a request open forever. The client's sessions read answers through _DeadlineReader instead, which
+# never waits past the deadline the sending thread set in _DEADLINE (headers and body alike).
+
+_DEADLINE = threading.local()
+_DEADLINE_PASSED = "the answer did not arrive in full before the request's deadline"
+
+
+class DeadlineExceeded(TimeoutError):
+    """The whole answer (headers and body) did not arrive by the request's deadline."""
+
+
+class _DeadlineReader(io.RawIOBase):
+    """A socket's receiving side where every read waits at most the read timeout, and never past ``deadline``.
+
+    It reads through the socket's own raw file (``makefile``), which keeps the socket open while the answer is
+    read even if the connection is closed meanwhile (``Connection: close``), as the standard file object does.
+    """
+
+    def __init__(self, sock: socket.socket, deadline: float) -> None:
+        super().__init__()
+        self._sock = sock
+        self._raw = sock.makefile("rb", buffering=0)
+        self._deadline = deadline
+        self._read_timeout = sock.gettimeout()
+
+    def readable(self) -> bool:
+        return True
+
+    def readinto(self, buffer: Any) -> int | None:
+        remaining = self._deadline - time.monotonic()
+        if remaining <= 0:
+            raise DeadlineExceeded(_DEADLINE_PASSED)
+        self._sock.settimeout(remaining if self._read_timeout is None else min(self._read_timeout, remaining))
+        try:
+            return self._raw.readinto(buffer)
+        except TimeoutError:
+            if time.monotonic() >= self._deadline:
+                raise DeadlineExceeded(_DEADLINE_PASSED) from None
+            raise
+        finally:
+            if self._sock.fileno() != -1:
+                self._sock.settimeout(self._read_timeout)
+
+    def close(self) -> None:
+        self._raw.close()
+        super().close()
+
+
+class _DeadlineSocket:
+    """What ``http.client.HTTPResponse`` needs of a socket (``makefile``), reading through _DeadlineReader."""
+
+    def __init__(self, sock: socket.socket, deadline: float) -> None:
+        self._sock = sock
+        self._deadline = deadline
+
+    def makefile(self, mode: str, *args: Any, **kwargs: Any) -> io.BufferedReader:
+        return io.BufferedReader(_DeadlineReader(self._sock, self._deadline))
+
+
+class _DeadlineHTTPResponse(http.client.HTTPResponse):
+    def __init__(self, sock: Any, *args: Any, **kwargs: Any) -> None:
+        deadline = getattr(_DEADLINE, "at", None)
+        super().__init__(sock if deadline is None else _DeadlineSocket(sock, deadline), *args, **kwargs)
+
+
+class _DeadlineHTTPConnection(urllib3.connection.HTTPConnection):
+    response_class = _DeadlineHTTPResponse
+
+
+class _DeadlineHTTPSConnection(urllib3.connection.HTTPSConnection):
+    response_class = _DeadlineHTTPResponse
+
+
+class _DeadlineHTTPPool(urllib3.HTTPConnectionPool):
+    ConnectionCls = _DeadlineHTTPConnection
+
+
+class _DeadlineHTTPSPool(urllib3.HTTPSConnectionPool):
+    ConnectionCls = _DeadlineHTTPSConnection
+
+
+class _DeadlineAdapter(HTTPAdapter):
+    """requests' adapter, on connections whose answers are read with the deadline of ``_DEADLINE``."""
+
+    def init_poolmanager(self, *args: Any, **kwargs: Any) -> None:
+        super().init_poolmanager(*args, **kwargs)
+        self.poolmanager.pool_classes_by_scheme = {"http": _DeadlineHTTPPool, "https": _DeadlineHTTPSPool}
 
 
 @dataclass
@@ -157,6 +272,12 @@ def validate_base_url(base_url: str) -> str:
     """
     text = (base_url or "").strip()
     example = "use https://<site>.atlassian.net or https://api.atlassian.com/ex/jira/<cloudId>"
+    authority = re.split(r"[/?#]", text.partition("://")[2] or text, maxsplit=1)[0]
+    if "@" in authority:  # checked first, and the URL is not quoted: it holds a credential
+        raise ValueError(
+            "the Jira URL must not contain credentials (user:password@); put the email and API token in the "
+            "secret (or the token's environment variable), never in the URL"
+        )
     try:
         parts = urllib.parse.urlsplit(text)
         host = parts.hostname
@@ -169,8 +290,9 @@ def validate_base_url(base_url: str) -> str:
         raise ValueError(
             "the Jira URL must not contain credentials; put the email and API token in the secret"
         )
-    if parts.query or parts.fragment:
-        raise ValueError(f"the Jira URL {text!r} must not have a query or fragment; {example}")
+    if parts.query or parts.fragment:  # not quoted whole: a query string may hold a credential too
+        bare = urllib.parse.urlunsplit((parts.scheme, parts.netloc, parts.path, "", ""))
+        raise ValueError(f"the Jira URL {bare!r} must not have a query or fragment (?... or #...); {example}")
     path = parts.path.rstrip("/")
     if "/rest/" in f"{path}/":
         raise ValueError(f"the Jira URL {text!r} should be the site's base URL, without /rest/...; {example}")
@@ -206,7 +328,9 @@ class _Transient(Exception):
 class JiraClient:
     """A Jira Cloud REST v3 client: one instance per sync run, shared by the threads of its pool.
 
-    ``timeout`` is the read timeout of every request (the connect timeout is ``min(timeout, 10)``). Failed
+    ``timeout`` is the read timeout of every request (the connect timeout is ``min(timeout, 10)``), and
+    ``deadline`` (default twice ``timeout``) the most one attempt may take from sending to the last byte of
+    the answer, however the server trickles it: an attempt past it fails as a timeout. Failed
     requests are retried (429, 500, 502, 503, 504, dropped connections, read timeouts, truncated bodies)
     with exponential backoff and full jitter starting at ``backoff_seconds``, never sooner than a
     ``Retry-After`` says, for at most ``max_attempts`` attempts and ``max_retry_seconds`` in total. Every
@@ -225,9 +349,12 @@ class JiraClient:
         verify: bool | str = True,
         workers: int = 8,
         backoff_seconds: float = 0.5,
+        deadline: float | None = None,
     ) -> None:
         if timeout <= 0:
             raise ValueError("timeout must be positive")
+        if deadline is not None and deadline <= 0:
+            raise ValueError("deadline must be positive")
         if max_attempts < 1:
             raise ValueError("max_attempts must be at least 1")
         if max_retry_seconds < 0:
@@ -237,6 +364,7 @@ class JiraClient:
         self.base_url = validate_base_url(base_url)
         self.credentials = credentials
         self.timeout = float(timeout)
+        self.deadline = float(deadline) if deadline is not None else _DEADLINE_FACTOR * self.timeout
         self.max_retry_seconds = float(max_retry_seconds)
         self.max_attempts = int(max_attempts)
         self.verify = verify
@@ -256,6 +384,7 @@ class JiraClient:
         self._lock = threading.Lock()
         self._pool: ThreadPoolExecutor | None = None
         self._closed = False
+        self._server_date: tuple[datetime.datetime, float] | None = None
 
     def __repr__(self) -> str:
         return f"JiraClient({self.base_url!r}, {self.credentials!r})"
@@ -283,14 +412,29 @@ class JiraClient:
     def time_zone(self) -> zoneinfo.ZoneInfo:
         """The account's time zone: Jira reads JQL dates as wall time in it."""
         name = self.myself().get("timeZone")
-        if not name:
-            raise JiraRequestError("Jira's /rest/api/3/myself answer has no timeZone; set one in the profile")
+        profile = "https://id.atlassian.com/manage-profile/account-preferences"
+        if not name or not isinstance(name, str):
+            raise self._error(
+                JiraRequestError,
+                f"Jira's /rest/api/3/myself answer has no time zone for {self.credentials.describe()}; set one "
+                f"in the account's Jira profile ({profile})",
+            )
         try:
             return zoneinfo.ZoneInfo(name)
-        except (zoneinfo.ZoneInfoNotFoundError, ValueError):
-            raise JiraRequestError(
-                f"the Jira account's time zone {name!r} is unknown to this Python; install the tzdata package"
-            ) from None
+        except (zoneinfo.ZoneInfoNotFoundError, ValueError, OSError):
+            pass
+        if not _has_zone_data():
+            raise self._error(
+                JiraRequestError,
+                f"this Python has no time zone data to read the Jira account's time zone {name!r}; install "
+                "the tzdata package (or list it in the procedure's PACKAGES)",
+            )
+        shown = self._redact(name)[:80]
+        raise self._error(
+            JiraRequestError,
+            f"the time zone setting {shown!r} of the Jira account {self.credentials.describe()} is not a valid "
+            f"IANA time zone name (such as Europe/Berlin); fix it in the account's Jira profile ({profile})",
+        )
 
     def fields(self) -> list[dict[str, Any]]:
         """Every system and custom field of the site (``/rest/api/3/field``), for custom field discovery."""
@@ -318,7 +462,9 @@ class JiraClient:
             body["expand"] = expand if isinstance(expand, str) else ",".join(expand)
         page = self._expect(dict, self._request("POST", SEARCH_PATH, json_body=body, jql=jql), "search")
         if not isinstance(page.get("issues", []), list):
-            raise JiraRequestError(f"Jira's search answer has no issue list (keys: {sorted(page)[:10]})")
+            raise self._error(
+                JiraRequestError, f"Jira's search answer has no issue list (keys: {sorted(page)[:10]})"
+            )
         return page
 
     def bulk_fetch(
@@ -401,9 +547,7 @@ class JiraClient:
             raise RuntimeError("this JiraClient was closed")
         self.stats.count_request()
         try:
-            response = self._session().request(
-                method, url, params=params, json=json_body, timeout=self._timeouts
-            )
+            response = self._send_with_deadline(method, url, params, json_body)
         except requests.exceptions.SSLError as exc:
             raise self._error(
                 JiraUnavailableError,
@@ -425,6 +569,7 @@ class JiraClient:
             raise self._error(
                 JiraRequestError, f"cannot send {method} {path} to {self.base_url}: {_innermost_text(exc)}"
             ) from None
+        self._note_server_date(response)
         status = response.status_code
         if status in RETRY_STATUSES:
             retry_after = _retry_after_seconds(response) if status in RETRY_AFTER_STATUSES else None
@@ -432,6 +577,45 @@ class JiraClient:
         if status >= 400:
             raise self._http_error(response, method, path, jql)
         return self._parse_body(response, method, path)
+
+    def _send_with_deadline(self, method: str, url: str, params: Any, json_body: Any) -> requests.Response:
+        """One HTTP exchange, whole answer read, within ``deadline`` (raises ``_Transient`` past it)."""
+        _DEADLINE.at = time.monotonic() + self.deadline
+        try:
+            return self._session().request(method, url, params=params, json=json_body, timeout=self._timeouts)
+        except requests.exceptions.RequestException as exc:
+            if any(isinstance(cause, DeadlineExceeded) for cause in _causes(exc)):
+                raise _Transient(
+                    "timeout", f"no complete answer within the {self.deadline:g} s deadline"
+                ) from None
+            raise
+        finally:
+            _DEADLINE.at = None
+
+    def _note_server_date(self, response: requests.Response) -> None:
+        """Remember Jira's clock (the ``Date`` header) next to ours, so windows follow Jira's time."""
+        value = response.headers.get("Date")
+        if not value:
+            return
+        try:
+            when = email.utils.parsedate_to_datetime(value)
+        except (TypeError, ValueError):
+            return
+        if when.tzinfo is None:
+            return
+        with self._lock:
+            self._server_date = (when, time.monotonic())
+
+    def server_now(self) -> datetime.datetime | None:
+        """Jira's current time, from the ``Date`` header of the latest answer plus the time elapsed since
+        (None before any answer). ``Date`` has whole seconds, so this may be up to a second behind Jira:
+        a window bounded by it only ever ends early, never late."""
+        with self._lock:
+            seen = self._server_date
+        if seen is None:
+            return None
+        when, at = seen
+        return (when + datetime.timedelta(seconds=time.monotonic() - at)).astimezone(datetime.UTC)
 
     def _wait(self, state: tenacity.RetryCallState) -> float:
         """Full-jitter exponential backoff (cut to the budget left), never shorter than ``Retry-After``.
@@ -464,7 +648,7 @@ class JiraClient:
             "Jira %s %s: %s; attempt %d of %d failed, retrying in %.1f s",
             method,
             path,
-            exc,
+            self._redact(str(exc)),
             state.attempt_number,
             self.max_attempts,
             sleep,
@@ -478,7 +662,7 @@ class JiraClient:
             return None
         content_type = response.headers.get("Content-Type", "")
         if "json" not in content_type.lower() and body.lstrip()[:1] not in (b"{", b"["):
-            snippet = body[:80].decode("utf-8", "replace").strip()
+            snippet = self._redact(body[:4096].decode("utf-8", "replace"))[:80].strip()
             raise self._error(
                 JiraRequestError,
                 f"Jira answered {method} {path} with {content_type or 'no content type'} instead of JSON "
@@ -494,13 +678,19 @@ class JiraClient:
 
     def _http_error(self, response: requests.Response, method: str, path: str, jql: str | None) -> JiraError:
         status = response.status_code
-        messages = _jira_messages(response)
+        messages = _jira_messages(response, self._redact)
         said = ": " + "; ".join(m.rstrip(". ") for m in messages) if messages else ""
         what = f"{method} {path}"
         if status == 400 and jql is not None:
+            hidden = (
+                f" Jira says the same of a project {self.credentials.describe()} may not see as of one that "
+                "does not exist: check the key, and that the account has the Browse projects permission on it."
+                if any(_NO_SUCH_PROJECT.search(m) for m in messages)
+                else ""
+            )
             return self._error(
                 JiraRequestError,
-                f"Jira rejected the JQL (400 Bad Request){said}. The JQL sent was: {jql} . "
+                f"Jira rejected the JQL (400 Bad Request){said}. The JQL sent was: {jql} .{hidden} "
                 "Fix the source's JQL (or its project keys) and run the sync again.",
                 status=status,
                 messages=messages,
@@ -586,7 +776,7 @@ class JiraClient:
             )
         if cause.kind == "connect":
             return self._unreachable_message(
-                f"{cause.detail} ({attempts} attempts over {_seconds(elapsed)} s)"
+                f"{cause.detail} ({attempts} attempt{'s' if attempts != 1 else ''} over {_seconds(elapsed)} s)"
             )
         if cause.kind == "timeout":
             return (
@@ -611,6 +801,11 @@ class JiraClient:
         kwargs["messages"] = [self._redact(m) for m in kwargs.get("messages", ())]
         return cls(message, **kwargs)
 
+    def redact(self, text: str) -> str:
+        """``text`` with every form of the credential replaced by ``***``: for server text quoted elsewhere
+        (bulk-fetch ``issueErrors``, an account's display name)."""
+        return self._redact(text)
+
     def _redact(self, text: str) -> str:
         for secret in self.credentials.secrets():
             text = text.replace(secret, "***")
@@ -618,7 +813,7 @@ class JiraClient:
 
     @staticmethod
     def _expect(kind: type[T], value: Any, what: str) -> T:
-        if not isinstance(value, kind):
+        if not isinstance(value, kind):  # names only types: nothing the server sent is quoted
             raise JiraRequestError(
                 f"Jira's answer to {what} is a {type(value).__name__}, not a JSON {kind.__name__}; "
                 "check that the site URL points at Jira Cloud"
@@ -637,6 +832,8 @@ class JiraClient:
         session: requests.Session | None = getattr(self._local, "session", None)
         if session is None:
             session = requests.Session()
+            for prefix in ("https://", "http://"):
+                session.mount(prefix, _DeadlineAdapter())
             session.auth = self.credentials.auth()
             session.verify = self.verify
             session.headers.update(self._headers())
@@ -712,12 +909,15 @@ def _retry_after_seconds(response: requests.Response) -> float | None:
     return max(0.0, when.timestamp() - time.time())
 
 
-def _jira_messages(response: requests.Response) -> list[str]:
-    """Jira's reasons from an error body: ``errorMessages``, ``errors`` (field -> text), or ``message``."""
+def _jira_messages(response: requests.Response, redact: Callable[[str], str]) -> list[str]:
+    """Jira's reasons from an error body: ``errorMessages``, ``errors`` (field -> text), or ``message``.
+
+    Each is redacted before it is cut to length: a credential cut in half would no longer be recognised.
+    """
     try:
         body = json.loads(response.content)
     except ValueError:
-        text = response.content[:_MAX_MESSAGE_CHARS].decode("utf-8", "replace").strip()
+        text = redact(response.content.decode("utf-8", "replace"))[:_MAX_MESSAGE_CHARS].strip()
         return [text] if text and not text.startswith("<") else []
     found: list[str] = []
     if isinstance(body, dict):
@@ -728,7 +928,19 @@ def _jira_messages(response: requests.Response) -> list[str]:
         for key in ("message", "errorMessage", "error_description"):
             if isinstance(body.get(key), str) and body[key]:
                 found.append(body[key])
-    return [m[:_MAX_MESSAGE_CHARS] for m in found[:_MAX_MESSAGES]]
+    return [redact(m)[:_MAX_MESSAGE_CHARS] for m in found[:_MAX_MESSAGES]]
+
+
+_NO_SUCH_PROJECT = re.compile(r"does not exist for the field '(project|projectKey)'", re.IGNORECASE)
+
+
+def _has_zone_data() -> bool:
+    """Can this Python read any IANA zone at all (the system's database or the tzdata package)?"""
+    try:
+        zoneinfo.ZoneInfo("Europe/Paris")
+    except (zoneinfo.ZoneInfoNotFoundError, ValueError, OSError):
+        return False
+    return True
 
 
 def _causes(exc: BaseException) -> Iterator[BaseException]:

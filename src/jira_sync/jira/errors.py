@@ -8,9 +8,10 @@ before raising.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Sequence
 
-__all__ = ["JiraAuthError", "JiraError", "JiraRequestError", "JiraUnavailableError"]
+__all__ = ["JiraAuthError", "JiraError", "JiraRequestError", "JiraUnavailableError", "one_line"]
 
 
 class JiraError(Exception):
@@ -21,6 +22,7 @@ class JiraError(Exception):
     """
 
     def __init__(self, message: str, *, status: int | None = None, messages: Sequence[str] = ()) -> None:
+        message = one_line(message)
         super().__init__(message)
         self.message = message
         self.status = status
@@ -28,6 +30,15 @@ class JiraError(Exception):
 
     def __str__(self) -> str:
         return self.message
+
+
+def one_line(text: str) -> str:
+    """``text`` with its line breaks (and the blanks around them) folded into single spaces: a message is one
+    line in a log, a run-log row or a terminal, whatever a server or a multi-line JQL put into it."""
+    return _LINE_BREAKS.sub(" ", text).strip()
+
+
+_LINE_BREAKS = re.compile(r"\s*[\r\n\v\f\x1c-\x1e\x85\u2028\u2029]+\s*")
 
 
 class JiraAuthError(JiraError):

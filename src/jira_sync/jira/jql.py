@@ -16,6 +16,9 @@ __all__ = ["JQL_DATE_FORMAT", "jql_wall_time", "source_jql", "strip_order_by", "
 JQL_DATE_FORMAT = "%Y/%m/%d %H:%M"
 """Jira's ``yyyy/MM/dd HH:mm``: minute precision is all JQL accepts for absolute dates."""
 
+WINDOW_ORDERS = ("updated ASC", "updated DESC", "id ASC")
+"""How a window may be listed: oldest first (the walk), newest first (the probe), by id (the fallback)."""
+
 _PROJECT_KEY = re.compile(r"^[A-Z][A-Z0-9_]+$")
 # A quoted JQL string: "..." or '...' with backslash escapes.
 _QUOTED = re.compile(r"""("(?:[^"\\]|\\.)*"|'(?:[^'\\]|\\.)*')""", re.DOTALL)
@@ -32,8 +35,7 @@ def strip_order_by(jql: str) -> str:
     The sync needs its own ``ORDER BY updated ASC`` and wraps the user's query in parentheses, where an
     ORDER BY would be a syntax error.
     """
-    masked = _QUOTED.sub(lambda m: "x" * len(m.group(0)), jql)
-    match = _ORDER_BY.search(masked)
+    match = _ORDER_BY.search(_masked(jql))
     return (jql[: match.start()] if match else jql).strip()
 
 
@@ -43,13 +45,20 @@ def source_jql(jql: str | None, projects: Sequence[str] = ()) -> str:
     Project keys are upper-cased, de-duplicated and validated (``^[A-Z][A-Z0-9_]+$``) so nothing but a key
     can be spliced into the query. Giving both a JQL and projects is ambiguous and rejected, as is giving
     neither: Jira refuses unbounded searches on the enhanced search endpoint anyway.
+
+    The user's JQL is spliced into the window's parentheses, so it must stay inside them: a quote left open
+    or a parenthesis closed that was never opened (``project = A) OR (project = B``) is refused here, before
+    any request, instead of widening every window to the whole site. An ORDER BY is accepted and dropped:
+    the sync orders by ``updated`` itself.
     """
     user_jql = (jql or "").strip()
     keys = list(dict.fromkeys(key.strip().upper() for key in projects))
     if user_jql and keys:
         raise ValueError("give the source either a JQL or a list of project keys, not both")
     if user_jql:
+        _require_closed_quotes(user_jql)
         condition = strip_order_by(user_jql)
+        _require_balanced_parentheses(condition)
         if not condition:
             raise ValueError(
                 f"the source's JQL {user_jql!r} has no condition, only an ORDER BY; "
@@ -67,21 +76,34 @@ def source_jql(jql: str | None, projects: Sequence[str] = ()) -> str:
     return "project in (" + ", ".join(f'"{key}"' for key in keys) + ")"
 
 
-def window_jql(source: str, lower: dt.datetime | None, upper: dt.datetime, tz: dt.tzinfo) -> str:
+def window_jql(
+    source: str,
+    lower: dt.datetime | None,
+    upper: dt.datetime,
+    tz: dt.tzinfo,
+    *,
+    order_by: str = "updated ASC",
+    after_id: int | None = None,
+) -> str:
     """The JQL of one sync window.
 
     ``(<source>) AND updated >= "<lower>" AND updated < "<upper>" ORDER BY updated ASC``
 
+    ``order_by`` is one of :data:`WINDOW_ORDERS`; ``after_id`` adds ``AND id > <after_id>`` (keyset
+    pagination by id, which no concurrent edit can shift).
+
     ``lower`` (inclusive; ``None`` on an initial load) and ``upper`` (exclusive) are aware datetimes,
     rendered as wall time in ``tz`` (the Jira account's ``timeZone`` from ``/myself``) by
-    :func:`jql_wall_time`. Both are floored to the minute: a lower bound that moves earlier only re-reads
-    issues (the MERGE is idempotent), and an upper bound that moves earlier only leaves issues for the
-    next window (whose lower bound comes from what was merged). Neither may ever move later, or an update
-    could be skipped.
+    :func:`jql_wall_time`, to the minute. The lower bound may only move earlier (that re-reads issues; the
+    MERGE is idempotent), never later, or an update could be skipped. The upper bound may only move later:
+    the walk's watermark comes from what the listing saw (see ``incremental.py``), so a longer window only
+    lists more, while one that Jira reads as ending early (an ambiguous wall time in a repeated DST hour)
+    would keep its last updates out of sight until that hour is over.
     """
     condition = strip_order_by(source.strip())
     if not condition:
         raise ValueError("the source JQL is empty; build it with source_jql()")
+    _require_balanced_parentheses(condition)  # source_jql checked it; a window never escapes its parentheses
     _require_aware(upper, "upper")
     terms = [f"({condition})"]
     if lower is not None:
@@ -91,11 +113,15 @@ def window_jql(source: str, lower: dt.datetime | None, upper: dt.datetime, tz: d
                 f"the window's lower bound {lower.isoformat()} is after its upper bound {upper.isoformat()}"
             )
         terms.append(f'updated >= "{jql_wall_time(lower, tz)}"')
-    terms.append(f'updated < "{jql_wall_time(upper, tz)}"')
-    return " AND ".join(terms) + " ORDER BY updated ASC"
+    terms.append(f'updated < "{jql_wall_time(upper, tz, at_or_after=True)}"')
+    if after_id is not None:
+        terms.append(f"id > {int(after_id)}")
+    if order_by not in WINDOW_ORDERS:
+        raise ValueError(f"a window is ordered by one of {WINDOW_ORDERS}, not {order_by!r}")
+    return " AND ".join(terms) + f" ORDER BY {order_by}"
 
 
-def jql_wall_time(instant: dt.datetime, tz: dt.tzinfo) -> str:
+def jql_wall_time(instant: dt.datetime, tz: dt.tzinfo, *, at_or_after: bool = False) -> str:
     """Render ``instant`` as a JQL date (``yyyy/MM/dd HH:mm``) in ``tz`` that reads back <= ``instant``.
 
     Flooring to the minute already reads back at or before the instant, except around a fall-back
@@ -108,9 +134,22 @@ def jql_wall_time(instant: dt.datetime, tz: dt.tzinfo) -> str:
     00:30 UTC renders as "01:59" (unambiguous, 23:59 UTC). A time inside a spring-forward gap (which
     ``astimezone`` never produces, but stepping back could) is checked the same way: its two readings
     cover Java's "shift forward by the gap" rule.
+
+    ``at_or_after=True`` renders the other way, for a window's upper bound: the first wall time every
+    reading of which is at or after the instant (02:01 CET on that day renders as "03:00"). A window that
+    Jira reads as ending a little later only lists more; one that ends early, in the repeated hour, would
+    hide its last hour of updates until the hour is over.
     """
     _require_aware(instant, "instant")
-    wall = instant.astimezone(tz).replace(second=0, microsecond=0, tzinfo=None, fold=0)
+    local = instant.astimezone(tz)
+    wall = local.replace(second=0, microsecond=0, tzinfo=None, fold=0)
+    if at_or_after:
+        if (local.second, local.microsecond) != (0, 0):
+            wall += _MINUTE
+        for _ in range(_MAX_STEP_BACK_MINUTES):
+            if min(_read_wall_time(wall, tz, fold) for fold in (0, 1)) >= instant:
+                return wall.strftime(JQL_DATE_FORMAT)
+            wall += _MINUTE
     for _ in range(_MAX_STEP_BACK_MINUTES):
         if max(_read_wall_time(wall, tz, fold) for fold in (0, 1)) <= instant:
             return wall.strftime(JQL_DATE_FORMAT)
@@ -121,6 +160,36 @@ def jql_wall_time(instant: dt.datetime, tz: dt.tzinfo) -> str:
 def _read_wall_time(wall: dt.datetime, tz: dt.tzinfo, fold: int) -> dt.datetime:
     """The UTC instant a reader resolving ambiguity with ``fold`` takes the naive ``wall`` in ``tz`` for."""
     return wall.replace(tzinfo=tz, fold=fold).astimezone(_UTC)
+
+
+def _masked(jql: str) -> str:
+    """``jql`` with every quoted string blanked out (same length), so only JQL syntax is left to inspect."""
+    return _QUOTED.sub(lambda m: "x" * len(m.group(0)), jql)
+
+
+def _require_closed_quotes(jql: str) -> None:
+    if any(quote in _masked(jql) for quote in "\"'"):
+        raise ValueError(
+            f"the source's JQL {jql!r} has a quote that is never closed; close it (or escape it as \\\")"
+        )
+
+
+def _require_balanced_parentheses(condition: str) -> None:
+    """Refuse a condition whose parentheses (outside quoted strings) do not pair up: wrapped as
+    ``(<condition>) AND updated >= ...``, ``A) OR (B`` would apply the window to B alone."""
+    depth = 0
+    for char in _masked(condition):
+        depth += {"(": 1, ")": -1}.get(char, 0)
+        if depth < 0:
+            raise ValueError(
+                f"the source's JQL {condition!r} closes a parenthesis it never opened, which would escape "
+                "the sync window's parentheses; balance its parentheses"
+            )
+    if depth:
+        raise ValueError(
+            f"the source's JQL {condition!r} leaves {depth} parenthes{'is' if depth == 1 else 'es'} open; "
+            "balance its parentheses"
+        )
 
 
 def _require_aware(value: dt.datetime, name: str) -> None:

@@ -24,6 +24,7 @@ __all__ = [
     "NextPageTokenPaginator",
     "bulk_fetch",
     "bulk_fetch_issues",
+    "iter_ids_by_id",
     "iter_search_issues",
     "iter_search_pages",
     "story_points_field_ids",
@@ -171,7 +172,8 @@ def bulk_fetch(
     """
     result = bulk_fetch_issues(client, ids, fields=fields, expand=expand)
     if result.errors:
-        sample = "; ".join(f"{e.get('id')}: {e.get('errorMessage')}" for e in result.errors[:5])
+        # Jira's own words, which a misbehaving proxy could fill with the credential: redacted like any message.
+        sample = client.redact("; ".join(f"{e.get('id')}: {e.get('errorMessage')}" for e in result.errors[:5]))
         raise JiraUnavailableError(
             f"Jira could not return {len(result.errors)} issue(s) in a bulk fetch ({sample}); the run stops "
             "so that they are not skipped. Try again later."
@@ -254,3 +256,18 @@ def story_points_field_ids(fields: Iterable[Mapping[str, Any]]) -> list[str]:
         if entry.get("custom") and name in STORY_POINTS_NAMES and numeric and entry.get("id"):
             found.append((STORY_POINTS_NAMES.index(name), str(entry["id"])))
     return [field_id for _, field_id in sorted(found, key=lambda pair: pair[0])]
+
+
+def iter_ids_by_id(client: JiraClient, jql: str, *, page_size: int = 5000) -> Iterator[int]:
+    """Every issue id ``jql`` matches, ascending, each page a fresh ``(<jql>) AND id > <last> ORDER BY id``
+    query: unlike token pagination, no edit made between pages can shift an id past the reader."""
+    after = 0
+    while True:
+        page = client.search_page(
+            f"({jql}) AND id > {after} ORDER BY id ASC", fields=["id"], max_results=page_size
+        )
+        ids = [int(issue["id"]) for issue in page.get("issues") or []]
+        yield from ids
+        if not ids or page.get("isLast", True):
+            return
+        after = ids[-1]
