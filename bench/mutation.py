@@ -182,6 +182,27 @@ EQUIVALENT: list[tuple[str, str, str, str]] = [
     *(
         (
             "_describe_connection_error",
+            'permanent = cause.errno in {socket.EAI_NONAME, getattr(socket, "EAI_NODATA", socket.EAI_NONAME)}',
+            after,
+            "the default only counts where socket has no EAI_NODATA; Linux (and Snowflake's Python) has it",
+        )
+        for after in (
+            'permanent = cause.errno in {socket.EAI_NONAME, getattr(socket, "EAI_NODATA", None)}',
+            'permanent = cause.errno in {socket.EAI_NONAME, getattr(socket, "EAI_NODATA", )}',
+        )
+    ),
+    *(
+        (
+            "JiraClient._send_once",
+            'raise _Transient("truncated", f"the body broke off ({_innermost_text(exc)})") from None',
+            f'raise _Transient({kind}, f"the body broke off ({{_innermost_text(exc)}})") from None',
+            "_exhausted_message words every kind but status, connect and timeout alike",
+        )
+        for kind in ("None", '"XXtruncatedXX"', '"TRUNCATED"')
+    ),
+    *(
+        (
+            "_describe_connection_error",
             'return "the server closed the connection without answering", False',
             after,
             "unreachable: http.client.RemoteDisconnected is a ConnectionResetError, caught by the branch before",

@@ -13,10 +13,12 @@ import json
 import logging
 import re
 import socket
+import threading
 import traceback
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from email.utils import format_datetime
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
 import pytest
@@ -319,7 +321,8 @@ def test_bulk_fetch_retries_what_was_unserved_and_raises_what_stays_unserved(
         assert [issue["id"] for issue in result.issues] == [ids[0], ids[7]]
         assert result.missing == ["424242"]
         assert [error["id"] for error in result.errors] == ids[1:7]
-        assert "bulk fetch: 1 of 9 issues no longer exist or are not visible" in caplog.text
+        logged = [r.getMessage() for r in caplog.records if r.name == "jira_sync.jira.search"]
+        assert logged == ["bulk fetch: 1 of 9 issues no longer exist or are not visible"]
         sample = "; ".join(f"{i}: {UNSERVED_ISSUE}" for i in ids[1:6])
         expected = (
             f"Jira could not return 6 issue(s) in a bulk fetch ({sample}); the run stops so that they are not "
@@ -540,3 +543,47 @@ def test_a_connect_timeout_is_retried_then_names_the_host(monkeypatch: pytest.Mo
         f"cannot reach 127.0.0.1:{port}: no connection within 0.3 s (2 attempts"
     )
     assert len(clock.sleeps) == 1
+
+
+class _Misbehaving(BaseHTTPRequestHandler):
+    """Answers the emulator never gives: a redirect loop, an HTML page."""
+
+    def do_GET(self) -> None:
+        body, kind = (b"<html>Log in</html>", "text/html") if self.path == "/html" else (b"", "text/plain")
+        self.send_response(200 if self.path == "/html" else 302)
+        if self.path != "/html":
+            self.send_header("Location", "/loop")
+        self.send_header("Content-Type", kind)
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        self.wfile.write(body)
+
+    def log_message(self, *args: object) -> None:
+        pass
+
+
+def test_what_cannot_be_sent_or_read_says_which_request(
+    leaky: FakeJira, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    VirtualClock().install(monkeypatch)
+    server = ThreadingHTTPServer(("127.0.0.1", 0), _Misbehaving)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    try:
+        client = JiraClient(f"http://127.0.0.1:{server.server_address[1]}", JiraCredentials(LEAKY_TOKEN))
+        with pytest.raises(
+            JiraRequestError, match=r"^cannot send GET /loop to http://127\.0\.0\.1:\d+: .*redirects"
+        ):
+            client.get("/loop")
+        with pytest.raises(
+            JiraRequestError, match=r"^Jira answered GET /html with text/html instead of JSON"
+        ):
+            client.get("/html")
+    finally:
+        server.shutdown()
+        server.server_close()
+    leaky.set_faults(script=["truncate"] * 2)
+    broken = JiraClient(leaky.url, JiraCredentials(leaky.token, leaky.email), max_attempts=2)
+    with pytest.raises(
+        JiraUnavailableError, match=r"kept arriving broken \((the body broke off|the JSON body)"
+    ):
+        broken.myself()

@@ -578,3 +578,14 @@ def test_retry_after_as_an_http_date(recorder: str, clock: VirtualClock) -> None
     client.get("/dated")
     assert client.stats.retries == 1
     assert clock.sleeps == [2.0]  # the clock reads 2 s before the date: no more, no less
+
+
+def test_a_ca_bundle_is_used_even_when_the_environment_names_another(monkeypatch: pytest.MonkeyPatch) -> None:
+    """requests lets REQUESTS_CA_BUNDLE override a session's `verify`; the client's own bundle must win."""
+    monkeypatch.setenv("REQUESTS_CA_BUNDLE", "/etc/ssl/certs/ca-certificates.crt")
+    monkeypatch.setenv("CURL_CA_BUNDLE", "/etc/ssl/certs/ca-certificates.crt")
+    with FakeJira(issues=5, seed=1, tls=True) as site:
+        assert site.cert_path
+        credentials = JiraCredentials(token=site.token, email=site.email)
+        with JiraClient(site.url, credentials, verify=site.cert_path) as client:
+            assert client.myself()["accountId"]

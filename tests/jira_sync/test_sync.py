@@ -5,6 +5,7 @@ Every test compares the tables with the emulator's ground truth, the only oracle
 
 from __future__ import annotations
 
+import itertools
 from collections.abc import Callable, Iterator
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -226,7 +227,7 @@ def test_jira_failing_mid_run_keeps_what_committed_and_resumes(
             jira.set_faults(error_rate=1.0)
 
     jira.on_search_page(jira_goes_down_after_the_second_page)
-    result = sync(warehouse, jira, client_options={"max_attempts": 2, "max_retry_seconds": 2})
+    result = sync(warehouse, jira, client_options={"max_attempts": 2, "max_retry_seconds": 2, "backoff_seconds": 0.01})
     jira.clear_search_hooks()
     jira.set_faults(error_rate=0.0)
     assert result["status"] == "FAILED"
@@ -269,9 +270,12 @@ def test_initial_load_spans_several_runs_within_a_time_budget(
     """A large first load stops cleanly at its budget (PARTIAL, progress committed) and the next scheduled
     runs go on from there until the window is complete."""
     add_source(warehouse, jira, batch_size=10, time_budget=timedelta(seconds=1), overlap=timedelta(0))
+    ticks = itertools.count()
     statuses = []
     while not statuses or statuses[-1] == "PARTIAL":
-        result = sync(warehouse, jira)
+        # Every reading of the budget's clock is a second later: the budget runs out at the first batch that
+        # may stop, whatever the machine's speed.
+        result = sync(warehouse, jira, monotonic=lambda: float(next(ticks)))
         statuses.append(result["status"])
         assert len(statuses) < 60, "no progress"
         assert result["issues_fetched"] >= 10 or result["status"] == "SUCCEEDED"

@@ -582,7 +582,10 @@ class JiraClient:
         """One HTTP exchange, whole answer read, within ``deadline`` (raises ``_Transient`` past it)."""
         _DEADLINE.at = time.monotonic() + self.deadline
         try:
-            return self._session().request(method, url, params=params, json=json_body, timeout=self._timeouts)
+            # `verify` per request: requests lets REQUESTS_CA_BUNDLE / CURL_CA_BUNDLE override a session's own.
+            return self._session().request(
+                method, url, params=params, json=json_body, timeout=self._timeouts, verify=self.verify
+            )
         except requests.exceptions.RequestException as exc:
             if any(isinstance(cause, DeadlineExceeded) for cause in _causes(exc)):
                 raise _Transient(
