@@ -40,7 +40,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
 
-from jira_sync.jira import JiraClient, bulk_fetch, window_jql
+from jira_sync.jira import JiraClient, bulk_fetch, iter_ids_by_id, window_jql
 from jira_sync.model import parse_jira_timestamp
 
 log = logging.getLogger(__name__)
@@ -172,29 +172,16 @@ class WindowWalk:
             cursor = bound
         self.complete = True
 
-    def _jql(self, lower: datetime | None, upper: datetime | None = None, after_id: int | None = None) -> str:
-        if after_id is None:
-            return window_jql(self.source_jql, lower, upper or self.upper, self.time_zone)
-        return window_jql(
-            self.source_jql, lower, upper or self.upper, self.time_zone, after_id=after_id, order_by="id ASC"
-        )
+    def _jql(self, lower: datetime | None) -> str:
+        return window_jql(self.source_jql, lower, self.upper, self.time_zone)
 
     def _walk_by_id(self, lower: datetime | None, upper: datetime) -> Iterator[Batch]:
-        """Every issue listed in [lower, upper), by ascending id, each page a fresh `id > last` query; then a
-        checkpoint: every update before `upper` that the index held is merged."""
-        after: int | None = None
-        while True:
-            page = self.client.search_page(
-                self._jql(lower, upper, after_id=after if after is not None else 0),
-                fields=["id"],
-                max_results=self.page_size,
-            )
-            listed = [str(issue["id"]) for issue in page.get("issues") or []]
-            for fetched in self._fetch_new(listed):
-                yield Batch(fetched, None)
-            if not listed or page.get("isLast", True):
-                break
-            after = int(listed[-1])
+        """Every issue listed in [lower, upper), by ascending id (`iter_ids_by_id`: each page a fresh
+        `id > last` query); then a checkpoint: every update before `upper` that the index held is merged."""
+        stretch = window_jql(self.source_jql, lower, upper, self.time_zone, order_by=None)
+        listed = [str(i) for i in iter_ids_by_id(self.client, stretch, page_size=self.page_size)]
+        for fetched in self._fetch_new(listed):
+            yield Batch(fetched, None)
         assert self.newest_indexed is not None
         yield Batch([], min(upper, self.newest_indexed + TICK))
 

@@ -16,8 +16,9 @@ __all__ = ["JQL_DATE_FORMAT", "jql_wall_time", "source_jql", "strip_order_by", "
 JQL_DATE_FORMAT = "%Y/%m/%d %H:%M"
 """Jira's ``yyyy/MM/dd HH:mm``: minute precision is all JQL accepts for absolute dates."""
 
-WINDOW_ORDERS = ("updated ASC", "updated DESC", "id ASC")
-"""How a window may be listed: oldest first (the walk), newest first (the probe), by id (the fallback)."""
+WINDOW_ORDERS = ("updated ASC", "updated DESC", None)
+"""How a window may be listed: oldest first (the walk), newest first (the probe), or unordered (a condition
+for `iter_ids_by_id`, which adds its own keyset by id)."""
 
 _PROJECT_KEY = re.compile(r"^[A-Z][A-Z0-9_]+$")
 # A quoted JQL string: "..." or '...' with backslash escapes.
@@ -82,15 +83,13 @@ def window_jql(
     upper: dt.datetime,
     tz: dt.tzinfo,
     *,
-    order_by: str = "updated ASC",
-    after_id: int | None = None,
+    order_by: str | None = "updated ASC",
 ) -> str:
     """The JQL of one sync window.
 
     ``(<source>) AND updated >= "<lower>" AND updated < "<upper>" ORDER BY updated ASC``
 
-    ``order_by`` is one of :data:`WINDOW_ORDERS`; ``after_id`` adds ``AND id > <after_id>`` (keyset
-    pagination by id, which no concurrent edit can shift).
+    ``order_by`` is one of :data:`WINDOW_ORDERS` (None: no ORDER BY).
 
     ``lower`` (inclusive; ``None`` on an initial load) and ``upper`` (exclusive) are aware datetimes,
     rendered as wall time in ``tz`` (the Jira account's ``timeZone`` from ``/myself``) by
@@ -114,11 +113,9 @@ def window_jql(
             )
         terms.append(f'updated >= "{jql_wall_time(lower, tz)}"')
     terms.append(f'updated < "{jql_wall_time(upper, tz, at_or_after=True)}"')
-    if after_id is not None:
-        terms.append(f"id > {int(after_id)}")
     if order_by not in WINDOW_ORDERS:
         raise ValueError(f"a window is ordered by one of {WINDOW_ORDERS}, not {order_by!r}")
-    return " AND ".join(terms) + f" ORDER BY {order_by}"
+    return " AND ".join(terms) + (f" ORDER BY {order_by}" if order_by else "")
 
 
 def jql_wall_time(instant: dt.datetime, tz: dt.tzinfo, *, at_or_after: bool = False) -> str:
