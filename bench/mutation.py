@@ -160,8 +160,8 @@ EQUIVALENT: list[tuple[str, str, str, str]] = [
     ),
     (
         "_jira_messages",
-        'text = redact(response.content[: 4 * _MAX_MESSAGE_CHARS].decode("utf-8", "replace"))',
-        'text = redact(response.content[: 4 * _MAX_MESSAGE_CHARS].decode("UTF-8", "replace"))',
+        'text = redact(response.content.decode("utf-8", "replace"))[:_MAX_MESSAGE_CHARS].strip()',
+        'text = redact(response.content.decode("UTF-8", "replace"))[:_MAX_MESSAGE_CHARS].strip()',
         "codec names are case-insensitive",
     ),
     *(
@@ -199,6 +199,19 @@ EQUIVALENT: list[tuple[str, str, str, str]] = [
             "_exhausted_message words every kind but status, connect and timeout alike",
         )
         for kind in ("None", '"XXtruncatedXX"', '"TRUNCATED"')
+    ),
+    (
+        "WindowWalk.__init__",
+        "self.complete = False",
+        "self.complete = None",
+        "`complete` is only read as a truth value (`not self.complete`), and None is false as False is",
+    ),
+    (
+        "WindowWalk.__init__",
+        "self.newest_indexed: datetime | None = None",
+        'self.newest_indexed: datetime | None = ""',
+        "read only once `complete` is set, which `batches()` does after setting `newest_indexed`; before "
+        "that `final_watermark` returns None whatever it holds",
     ),
     *(
         (

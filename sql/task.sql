@@ -1,11 +1,16 @@
--- jira-sync: the schedule. Run after `snow snowpark deploy`:
+-- jira-sync: the schedule, serverless. Run after `snow snowpark deploy`:
 --   snow sql -f sql/task.sql -D "database=JIRA_SYNC" -D "schema=JIRA" -D "role=JIRA_SYNC_ROLE" \
---     -D "warehouse=COMPUTE_WH" -D "schedule=USING CRON */15 * * * * UTC"
+--     -D "schedule=USING CRON */15 * * * * UTC"
+-- Serverless (no WAREHOUSE): Snowflake sizes the compute and bills the seconds a run uses, with no warehouse
+-- to resume (a 60 s minimum each time) or to idle until it suspends; serverless tasks can call Python
+-- procedures (docs.snowflake.com/en/user-guide/tasks-python-jvm) and need EXECUTE MANAGED TASK (setup.sql).
+-- sql/task_warehouse.sql moves the task onto a warehouse of yours instead.
 USE ROLE <% role %>;
 USE SCHEMA <% database %>.<% schema %>;
 
 CREATE OR REPLACE TASK SYNC_JIRA_TASK
-  WAREHOUSE = <% warehouse %>
+  -- The first runs' size; later runs are sized from the recent ones. A run mostly waits on Jira's answers.
+  USER_TASK_MANAGED_INITIAL_WAREHOUSE_SIZE = 'XSMALL'
   SCHEDULE = '<% schedule %>'
   -- Never two runs at once: a long initial load spans several scheduled slots instead of overlapping.
   ALLOW_OVERLAPPING_EXECUTION = FALSE

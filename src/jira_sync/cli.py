@@ -277,7 +277,7 @@ def run(ctx: click.Context, **params: Any) -> None:
         if row is None:
             _require_new_source_settings(name, changes, folder)
         source = _checked(merge_source, row, name, changes)
-        warehouse.ensure_tables()
+        warehouse.ensure_schema()
         if not same_source(row, source):
             warehouse.upsert_source(source)
         summary = run_sync(

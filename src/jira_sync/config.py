@@ -68,8 +68,22 @@ class Knob:
         return where_to_fix(source, self.column, f"<{self.low}..{self.high}>", self.flag)
 
 
+MAX_EXPRESSIONS_IN_LIST = 16_384
+"""Snowflake refuses a list of more than 16,384 expressions: "SQL compilation error: ... maximum number of
+expressions in a list exceeded, expected at most 16,384, got N" (error 001795; Snowflake's text as quoted in
+https://help.salesforce.com/s/articleView?id=001472058 and https://github.com/elementary-data/elementary/issues/1419).
+The tighter of the two limits a VALUES list can meet: a VALUES clause in a FROM takes up to 200,000 rows
+(https://docs.snowflake.com/sql-reference/constructs/values)."""
+
+MAX_BATCH_SIZE = 5_000
+"""The most issues per batch. The MERGE the warehouse builds (`Warehouse._source_sql`) takes its rows as a
+VALUES list with one expression per row, a `(?)` bind holding the row's JSON (`... from values (?), (?), ...`),
+and a batch is never sent in a MERGE with more rows than the batch has (the warehouse chunks it further, by its
+own batch size and by bytes): with at most 5,000 rows, a MERGE's list stays under a third of the 16,384 above
+(tests/jira_sync/test_source_knobs.py checks the statements)."""
+
 KNOBS = (
-    Knob("batch_size", "BATCH_SIZE", 1, 5000),
+    Knob("batch_size", "BATCH_SIZE", 1, MAX_BATCH_SIZE),
     Knob("page_size", "PAGE_SIZE", 1, 5000),
     Knob("workers", "WORKERS", 1, 32),
     Knob("overlap", "OVERLAP_MINUTES", 0, 1440, "minutes"),

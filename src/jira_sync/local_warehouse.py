@@ -81,15 +81,20 @@ def local_folder(spec: str | None, connection: str | None = None) -> Path | None
 
 
 @contextlib.contextmanager
-def embedded_server(session_parameters: dict[str, Any] | None = None) -> Iterator[dict[str, Any]]:
+def embedded_server(
+    session_parameters: dict[str, Any] | None = None, app: Any = None
+) -> Iterator[dict[str, Any]]:
     """A fakesnow server on a free loopback port, in a daemon thread; yields Snowpark connection kwargs.
 
     Like `fakesnow.server()`, but quiet (it logs every request at INFO) and startable more than once per
     process: calling `fakesnow.server()` imports the `fakesnow.server` module, which replaces that very
-    function on the package, so a second call fails.
+    function on the package, so a second call fails. `app`: an ASGI app to serve instead of fakesnow's own
+    (the deploy tests wrap it in one that records what the `snow` CLI sends).
     """
     import uvicorn
-    from fakesnow.server import app
+    from fakesnow.server import app as fakesnow_app
+
+    app = app or fakesnow_app
 
     for noisy in ("fakesnow", "fakesnow.server", "sqlglot", "snowflake"):
         logging.getLogger(noisy).setLevel(logging.ERROR)

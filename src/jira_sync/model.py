@@ -10,9 +10,10 @@ single JSON-array bind parameter.
 
 from __future__ import annotations
 
+import json
 import math
 import re
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from typing import Any
@@ -295,11 +296,13 @@ def flatten_issue(
     story_points_fields: Sequence[str],
     synced_at: datetime,
     run_id: str,
+    on_trim: Callable[[str], None] | None = None,
 ) -> dict[str, Any]:
     """One Jira issue (REST JSON) as a row of ISSUES: every column present, JSON-serialisable values.
 
     Missing or null fields anywhere give None (or an empty list for the ARRAY columns) rather than an error:
-    field sets vary by site, project, screen and permission.
+    field sets vary by site, project, screen and permission. An issue too large for Snowflake is stored
+    trimmed (see `fit_row`); `on_trim` then gets one line saying which issue and what was cut, for the run log.
     """
     fields = _obj(issue.get("fields"))
     project = _obj(fields.get("project"))
@@ -308,7 +311,7 @@ def flatten_issue(
     status = _obj(fields.get("status"))
     description = fields.get("description")
     subtask = issue_type.get("subtask")
-    return {
+    row = {
         "SOURCE": source,
         "ID": _int(issue.get("id")),
         "KEY": _str(issue.get("key")),
@@ -341,6 +344,183 @@ def flatten_issue(
         "SYNCED_AT": iso_utc(synced_at),
         "RUN_ID": run_id,
     }
+    fitted, trimmed = fit_row(row)
+    if trimmed is not None and on_trim is not None:
+        on_trim(trimmed.note())
+    return fitted
+
+
+# --- values too large for Snowflake -------------------------------------------------------------------
+
+MAX_VALUE_BYTES = 16 * 1024 * 1024
+"""The most bytes jira-sync puts in one Snowflake value: 16 MiB (16,777,216), the one limit trimming obeys.
+
+Snowflake's docs, checked 2026-12: behavior change bundle 2025_03 (on by default from release 9.17, June 2025,
+for every account from 9.22, August 2025) raised the largest VARCHAR, VARIANT, ARRAY and OBJECT value from
+16 MB to 128 MB (https://docs.snowflake.com/release-notes/bcr-bundles/2025_03/bcr-1942); a VARIANT's 128 MB
+are uncompressed data, and internal overhead usually makes the real ceiling lower
+(https://docs.snowflake.com/sql-reference/data-types-semistructured).
+But a VARCHAR declared without a length, as every text column here is (`VARCHAR` above), still gets the
+default length of 16,777,216 (https://docs.snowflake.com/en/sql-reference/data-types-text), and a value
+over it fails the whole MERGE. 16 MiB therefore holds for every column of these tables on every account, old
+bundle or new; it also keeps one issue's share of a stored procedure's memory modest.
+"""
+
+ROW_BUDGET_BYTES = MAX_VALUE_BYTES * 3 // 4
+"""The most bytes one flattened row may take as compact UTF-8 JSON, escapes included: how the warehouse ships
+it, as one document PARSE_JSON turns into a VARIANT. A row within it has every value within it too. The
+quarter left of MAX_VALUE_BYTES is margin for Snowflake's internal VARIANT overhead and for anything a
+future column adds outside this measure."""
+
+TRIMMED_KEY = "_jira_sync_trimmed"
+"""The key `fit_row` adds to the RAW of a trimmed row. Its value maps each cut part to its size, in bytes of
+compact JSON, before the cut: dotted paths inside RAW (`fields.description`, `changelog.histories`,
+`fields.customfield_10050`), each replaced in RAW by CUT_MARKER, and upper-case names of typed columns
+(`DESCRIPTION`), whose text was shortened to end with a note, or whose list was shortened. Query it with
+`RAW:"_jira_sync_trimmed"`; a row without the key is whole."""
+
+CUT_MARKER = f"[cut by jira-sync: too large for Snowflake; see {TRIMMED_KEY}]"
+_KEEP_IN_RAW = frozenset({"id", "key", "self"})  # what identifies the issue stays, whatever else is cut
+_COLUMN_CUTS_RESERVE = 4096  # room in RAW for the TRIMMED_KEY entries of cut typed columns (~50 bytes each)
+
+
+def json_size(value: Any) -> int:
+    """Bytes of `value` as compact JSON in UTF-8 (escapes included), the form the warehouse sends."""
+    text = json.dumps(value, ensure_ascii=False, separators=(",", ":"))
+    return len(text) if text.isascii() else len(text.encode("utf-8", "surrogatepass"))
+
+
+@dataclass(frozen=True)
+class Trimmed:
+    """What `fit_row` cut from one issue's row: part -> its size before the cut (see TRIMMED_KEY)."""
+
+    key: Any
+    issue_id: Any
+    row_bytes: int
+    cuts: Mapping[str, int]
+
+    def note(self) -> str:
+        """One line for the run log: which issue, how large, what was cut (the first 8 parts; RAW has all)."""
+        listed = list(self.cuts.items())
+        parts = ", ".join(f"{part} ({size:,} bytes)" for part, size in listed[:8])
+        if len(listed) > 8:
+            parts += f" and {len(listed) - 8} more parts"
+        return (
+            f"issue {self.key} (id {self.issue_id}) takes {self.row_bytes:,} bytes as JSON, too large for "
+            f"Snowflake (at most {MAX_VALUE_BYTES:,} bytes a value): stored with its typed columns, "
+            f"{parts} cut; RAW:{TRIMMED_KEY} lists what was cut"
+        )
+
+
+def fit_row(row: dict[str, Any], budget: int = ROW_BUDGET_BYTES) -> tuple[dict[str, Any], Trimmed | None]:
+    """`row` (a flattened issue, RAW a JSON object) as it fits in `budget` bytes of JSON, and what was cut.
+
+    A row within the budget comes back as is, with None. Otherwise RAW gives way first, as it repeats what the
+    typed columns hold: its biggest parts (the children of its top-level objects, such as `fields.description`
+    or `changelog.histories`, and its other top-level values) are replaced by CUT_MARKER, biggest first, until
+    RAW fits beside the typed columns, but never below half the budget on their account; if that is not
+    enough, whole top-level objects go too (`id`, `key` and `self` always stay). Then typed columns still too
+    large are shortened, biggest first: text keeps its start and ends with a note, lists keep their first
+    items. RAW gets TRIMMED_KEY. Sizes add up exactly (a value's JSON is the same wherever it stands), so the
+    result is within the budget. Nothing in `row` is changed: copies are shallow, the large strings shared.
+    """
+    size = json_size(row)
+    if size <= budget:
+        return row, None
+    cuts: dict[str, int] = {}
+    raw = dict(row["RAW"])
+    raw_size = json_size(raw)
+    others = size - raw_size
+    raw_budget = max(budget - others, budget // 2) - _COLUMN_CUTS_RESERVE
+    raw_size = _cut_raw(raw, raw_size, raw_budget, cuts)
+    fitted = {**row, "RAW": raw}
+    _cut_columns(fitted, others + raw_size + _COLUMN_CUTS_RESERVE - budget, cuts)
+    raw[TRIMMED_KEY] = cuts
+    return fitted, Trimmed(row.get("KEY"), row.get("ID"), size, dict(cuts))
+
+
+def _marker_size(cuts: Mapping[str, int]) -> int:
+    """What the TRIMMED_KEY entry holding `cuts` adds to RAW: `"key":{...}` and a comma."""
+    return len(TRIMMED_KEY) + 4 + json_size(cuts)
+
+
+def _cut_raw(raw: dict[str, Any], size: int, budget: int, cuts: dict[str, int]) -> int:
+    """Replace RAW's biggest parts by CUT_MARKER until it and its TRIMMED_KEY entry fit `budget`; its size."""
+    cut_size = json_size(CUT_MARKER)
+    copied: set[str] = set()  # top-level objects copied before their first child is cut (never the caller's)
+
+    def parts(whole_objects: bool) -> list[tuple[int, str, str, str | None]]:
+        """(size, path, top-level key, child key or None), biggest first."""
+        found: list[tuple[int, str, str, str | None]] = []
+        for top, value in raw.items():
+            if top in _KEEP_IN_RAW:
+                continue
+            if isinstance(value, Mapping) and value and not whole_objects:
+                found.extend((json_size(v), f"{top}.{child}", top, child) for child, v in value.items())
+            elif not whole_objects or isinstance(value, Mapping):
+                found.append((json_size(value), top, top, None))
+        return sorted(found, key=lambda part: (-part[0], part[1]))
+
+    for whole_objects in (False, True):
+        if size + _marker_size(cuts) <= budget:
+            break
+        for part_size, path, top, child in parts(whole_objects):
+            if size + _marker_size(cuts) <= budget:
+                break
+            if part_size <= cut_size:
+                continue
+            if child is None:
+                raw[top] = CUT_MARKER
+            else:
+                if top not in copied:
+                    raw[top] = dict(raw[top])
+                    copied.add(top)
+                raw[top][child] = CUT_MARKER
+            size -= part_size - cut_size
+            cuts[path] = part_size
+    return size + _marker_size(cuts)
+
+
+def _cut_columns(row: dict[str, Any], excess: int, cuts: dict[str, int]) -> None:
+    """Shorten the row's typed text and list columns, biggest first, until `excess` bytes are gone."""
+    if excess <= 0:
+        return
+    sized = [
+        (json_size(value), name)
+        for name, value in row.items()
+        if name != "RAW" and isinstance(value, str | list)
+    ]
+    for size, name in sorted(sized, reverse=True):
+        if excess <= 0:
+            return
+        value = row[name]
+        limit = max(size - excess, 0)
+        row[name] = _cut_text(value, size, limit) if isinstance(value, str) else _cut_list(value, limit)
+        excess -= size - json_size(row[name])
+        cuts[name] = size
+
+
+def _cut_text(text: str, size: int, limit: int) -> str:
+    """`text` (`size` bytes as JSON) cut to at most `limit` bytes as JSON, ending with a note saying so."""
+    note = f"\n[cut by jira-sync: the text takes {size:,} bytes, too large for Snowflake]"
+    room = limit - json_size(note) + 2  # the prefix's JSON, quotes included: its quotes and the note's merge
+    keep = len(text) * room // size
+    while keep > 0:
+        measured = json_size(text[:keep])
+        if measured <= room:
+            return text[:keep] + note
+        keep = min(keep - 1, keep * room // measured)
+    return note if json_size(note) <= limit else ""
+
+
+def _cut_list(items: list[Any], limit: int) -> list[Any]:
+    """The first items of `items` whose JSON array fits `limit` bytes."""
+    total = 2  # the brackets
+    for count, item in enumerate(items):
+        total += json_size(item) + (1 if count else 0)
+        if total > limit:
+            return items[:count]
+    return items
 
 
 # --- Atlassian Document Format -> plain text ---------------------------------------------------------

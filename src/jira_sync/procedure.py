@@ -6,6 +6,7 @@ not `str | None` or `dict[str, Any]`: hence the older spelling.
 
 from __future__ import annotations
 
+import logging
 from typing import Optional
 
 from snowflake.snowpark import Session
@@ -14,6 +15,8 @@ from jira_sync.config import check_changes, merge_source, same_source
 from jira_sync.credentials import snowflake_secret_credentials
 from jira_sync.sync import SyncError, run_sync
 from jira_sync.warehouse import Warehouse
+
+log = logging.getLogger(__name__)
 
 
 def sync_jira(
@@ -25,6 +28,11 @@ def sync_jira(
     summary = run_sync(
         Warehouse(session), snowflake_secret_credentials, source=source, full_refresh=bool(full_refresh)
     )
+    for result in summary["sources"]:
+        if result["status"] == "FAILED":  # through logging, so it reaches the event table (LOG_LEVEL)
+            log.error("jira-sync: source %s failed: %s", result["source"], result["error"])
+    if summary["waiting"]:
+        log.warning("jira-sync: time budget spent; next run starts with %s", ", ".join(summary["waiting"]))
     if summary["status"] == "FAILED":
         raise SyncError(summary)
     return summary
@@ -38,16 +46,34 @@ def add_jira_source(
     projects: Optional[list] = None,
     secret_alias: str = "jira_default",
     auth: str = "basic",
+    batch_size: Optional[int] = None,
+    page_size: Optional[int] = None,
+    workers: Optional[int] = None,
+    overlap_minutes: Optional[int] = None,
+    search_lag_seconds: Optional[int] = None,
+    time_budget_seconds: Optional[int] = None,
 ) -> dict:  # plain `dict`: Snowpark maps handler hints to SQL types and has no type for Any
-    """Add a source to JIRA_SOURCES, or change an existing one's site, scope, secret and auth. Knobs set with
-    `UPDATE JIRA_SOURCES` (batch size, workers, ...) are kept. Validated before anything is written; a call
-    that changes nothing writes nothing (status UNCHANGED)."""
+    """Add a source to JIRA_SOURCES, or change an existing one's site, scope, secret and auth. The knobs
+    (`batch_size => 1000`, ...: the JIRA_SOURCES columns, as `jira-sync run` flags name them) are set when
+    given; NULL keeps the stored value (or the default, for a new source), so knobs set with
+    `UPDATE JIRA_SOURCES` are kept. Everything is validated before anything is written, with the bounds a
+    run applies (a knob out of range is one ConfigError naming it and its range); a call that changes
+    nothing writes nothing (status UNCHANGED)."""
+    knobs = {
+        "BATCH_SIZE": batch_size,
+        "PAGE_SIZE": page_size,
+        "WORKERS": workers,
+        "OVERLAP_MINUTES": overlap_minutes,
+        "SEARCH_LAG_SECONDS": search_lag_seconds,
+        "TIME_BUDGET_SECONDS": time_budget_seconds,
+    }
     changes = {
         "SITE_URL": site_url,
         "JQL": jql,
         "PROJECTS": list(projects or ()) or None,
         "SECRET_ALIAS": secret_alias,
         "AUTH": auth,
+        **{column: value for column, value in knobs.items() if value is not None},
     }
     check_changes(name, changes)
     warehouse = Warehouse(session)

@@ -21,13 +21,17 @@ from jira_sync.deletions import find_departed_ids
 from jira_sync.incremental import MINUTE, WindowWalk, floor_minute
 from jira_sync.jira import JiraClient, JiraError, source_jql, story_points_field_ids
 from jira_sync.model import flatten_issue
-from jira_sync.warehouse import Scope, State, Warehouse
+from jira_sync.warehouse import Scope, SourcePlan, State, Warehouse
 
 log = logging.getLogger(__name__)
 
 Clock = Callable[[], datetime]
 CLOCK_TOLERANCE = timedelta(minutes=5)
 """How far a stored watermark may be ahead of Jira's clock before it counts as written with a wrong clock."""
+RUN_TIME_BUDGET = timedelta(minutes=50)
+"""What one `CALL sync_jira()` may spend across all its sources: under the 55-minute USER_TASK_TIMEOUT_MS of
+sql/task.sql, with room for the batch in flight when it runs out. Sources the budget did not reach run first
+next time."""
 
 
 class SyncError(RuntimeError):
@@ -64,6 +68,7 @@ class RunCounts:
 class RunResult:
     source: str
     run_id: str
+    started_at: datetime | None = None
     status: str = "RUNNING"
     counts: RunCounts = field(default_factory=RunCounts)
     watermark_before: datetime | None = None
@@ -73,6 +78,7 @@ class RunResult:
     retries: int = 0
     error: str | None = None
     duration_seconds: float = 0.0
+    window_upper: datetime | None = None
     notes: list[str] = field(default_factory=list)
 
     def summary(self) -> dict[str, Any]:
@@ -82,6 +88,7 @@ class RunResult:
         return {
             "source": self.source,
             "run_id": self.run_id,
+            "started_at": iso(self.started_at),
             "status": self.status,
             "issues_fetched": self.counts.fetched,
             "issues_inserted": self.counts.inserted,
@@ -92,6 +99,7 @@ class RunResult:
             "retries": self.retries,
             "watermark_before": iso(self.watermark_before),
             "watermark_after": iso(self.watermark_after),
+            "window_upper": iso(self.window_upper),
             "account_time_zone": self.time_zone,
             "duration_seconds": round(self.duration_seconds, 3),
             "error": self.error,
@@ -149,19 +157,39 @@ def sync_source(
     client_options: dict[str, Any] | None = None,
     jira_clock: Clock | None = None,
     monotonic: Callable[[], float] = time.monotonic,
+    plan: SourcePlan | None = None,
+    run_deadline: float | None = None,
 ) -> RunResult:
     """Sync one source. Never raises for Jira or config problems: they end as a FAILED run, state untouched.
 
     `now` stamps the run log; `jira_clock` is Jira's time, which bounds the window: by default read from the
     `Date` header of Jira's answers, so a wrong clock on this side cannot move a window (tests that replay
-    history pass a fixed one). `monotonic` measures the time budget (tests pass one that runs fast).
+    history pass a fixed one). `monotonic` measures the time budget (tests pass one that runs fast), which
+    ends at the source's own budget or at `run_deadline` (a `monotonic()` value), whichever comes first.
+    `plan` is what `run_sync` already read for the source (its state, killed runs); without it, it is read.
+
+    Warehouse statements: a run that finds nothing new reads nothing more than the live ids (the deletion
+    sweep) and writes its run-log row once, at the end; the RUNNING row and the state are written only by
+    runs that change something.
     """
     started = monotonic()
-    state = warehouse.read_state(source.name)
-    result = RunResult(source=source.name, run_id=uuid.uuid4().hex)
+    state = plan.state if plan is not None else warehouse.read_state(source.name)
+    result = RunResult(source=source.name, run_id=uuid.uuid4().hex, started_at=now())
     result.watermark_before = state.watermark if state else None
     result.watermark_after = result.watermark_before
-    warehouse.start_run(result.run_id, source.name, now(), result.watermark_before)
+    if plan is None or plan.running_runs:
+        warehouse.close_killed_runs(source.name)
+    run_open = False
+
+    def open_run() -> None:
+        """The RUNNING row, written before the run's first change, so a run killed after it is on record."""
+        nonlocal run_open
+        if not run_open:
+            warehouse.start_run(
+                result.run_id, source.name, result.started_at, result.watermark_before, close_killed=False
+            )
+            run_open = True
+
     client: JiraClient | None = None
     try:
         client = JiraClient(
@@ -185,8 +213,11 @@ def sync_source(
         upper = floor_minute(jira_now - source.search_lag) + MINUTE
         progress = _Progress(start, scope)
         deadline = started + source.time_budget.total_seconds()
+        if run_deadline is not None:
+            deadline = min(deadline, run_deadline)
 
         def commit(rows: list[dict[str, Any]], watermark: datetime | None) -> None:
+            open_run()
             merged = warehouse.commit_batch(
                 rows,
                 source=source.name,
@@ -211,6 +242,7 @@ def sync_source(
                     story_points_fields=story_fields,
                     synced_at=synced_at,
                     run_id=result.run_id,
+                    on_trim=result.notes.append,  # what was cut from an issue too large for Snowflake
                 )
                 for issue in issues
             ]
@@ -251,17 +283,25 @@ def sync_source(
                     result.status = "PARTIAL"
                     return result
         departed = find_departed_ids(client, base_jql, warehouse.live_issue_ids(source.name))
-        result.counts.deleted = warehouse.complete_window(
-            source=source.name,
-            watermark=progress.watermark,
-            time_zone=zone.key,
-            run_id=result.run_id,
-            deleted_ids=departed,
-            deleted_at=now(),
-            scope=progress.scope,
-            window_upper=upper,
+        unchanged = state is not None and (state.watermark, state.account_time_zone, state.scope) == (
+            progress.watermark,
+            zone.key,
+            progress.scope,
         )
+        if departed or result.counts.batches or full_refresh or not unchanged:
+            open_run()
+            result.counts.deleted = warehouse.complete_window(
+                source=source.name,
+                watermark=progress.watermark,
+                time_zone=zone.key,
+                run_id=result.run_id,
+                deleted_ids=departed,
+                deleted_at=now(),
+                scope=progress.scope,
+                window_upper=upper,
+            )
         result.watermark_after = progress.watermark
+        result.window_upper = upper
         result.status = "SUCCEEDED"
     except (JiraError, ValueError) as exc:  # ConfigError is a ValueError: bad config, bad JQL building
         result.status, result.error = "FAILED", str(exc)
@@ -275,18 +315,19 @@ def sync_source(
             result.requests, result.retries = client.stats.requests, client.stats.retries
             client.close()
         result.duration_seconds = monotonic() - started
-        warehouse.finish_run(result.run_id, now(), result.summary())
+        warehouse.finish_run(result.run_id, now(), result.summary(), started_at=result.started_at)
     return result
 
 
-def record_invalid_source(warehouse: Warehouse, name: str, error: str, now: Clock = utc_now) -> RunResult:
+def record_invalid_source(
+    warehouse: Warehouse, name: str, error: str, now: Clock = utc_now, plan: SourcePlan | None = None
+) -> RunResult:
     """A JIRA_SOURCES row that does not validate: a FAILED run in the log for that source alone, nothing else
     touched (the other sources still run)."""
-    result = RunResult(source=name, run_id=uuid.uuid4().hex, status="FAILED", error=error)
-    state = warehouse.read_state(name)
+    result = RunResult(source=name, run_id=uuid.uuid4().hex, started_at=now(), status="FAILED", error=error)
+    state = plan.state if plan is not None else warehouse.read_state(name)
     result.watermark_before = result.watermark_after = state.watermark if state else None
-    warehouse.start_run(result.run_id, name, now(), result.watermark_before)
-    warehouse.finish_run(result.run_id, now(), result.summary())
+    warehouse.finish_run(result.run_id, now(), result.summary(), started_at=result.started_at)
     return result
 
 
@@ -311,28 +352,40 @@ def run_sync(
     client_options: dict[str, Any] | None = None,
     jira_clock: Clock | None = None,
     monotonic: Callable[[], float] = time.monotonic,
+    time_budget: timedelta = RUN_TIME_BUDGET,
 ) -> dict[str, Any]:
-    """Sync every enabled source, or the one named; return a JSON-able summary per source."""
-    warehouse.ensure_tables()
-    rows = warehouse.read_sources()
+    """Sync every enabled source, or the one named; return a JSON-able summary per source.
+
+    The sources share `time_budget`: those that waited longest since their last run go first, and once the
+    budget is spent the rest wait for the next run (listed under "waiting"; the run is PARTIAL). The first
+    source always runs, so every run makes progress.
+    """
+    run_deadline = monotonic() + time_budget.total_seconds()
+    plans = warehouse.read_plan().sources
     if source is not None:
-        selected = [row for row in rows if row.get("NAME") == source]
+        selected = [plan for plan in plans if plan.row.get("NAME") == source]
         if not selected:
-            known = ", ".join(str(row.get("NAME")) for row in rows) or "none"
+            known = ", ".join(str(plan.row.get("NAME")) for plan in plans) or "none"
             raise ConfigError(
                 f"No Jira source named {source!r} (configured: {known}). Add it with add_jira_source()."
             )
     else:
-        selected = [row for row in rows if row.get("ENABLED") is not False]
+        selected = [plan for plan in plans if plan.row.get("ENABLED") is not False]
         if not selected:
             raise ConfigError("No enabled Jira source is configured. Add one with add_jira_source().")
+    selected.sort(key=_longest_waiting_first)
     started = now()
-    results = []
-    for row in selected:
+    results: list[RunResult] = []
+    waiting: list[str] = []
+    for plan in selected:
+        name = str(plan.row.get("NAME"))
+        if results and monotonic() >= run_deadline:
+            waiting.append(name)
+            continue
         try:
-            config = SourceConfig.from_row(row)
+            config = SourceConfig.from_row(plan.row)
         except (ConfigError, ValueError, TypeError, KeyError) as exc:  # one bad row fails only its source
-            results.append(record_invalid_source(warehouse, str(row.get("NAME")), _one_line(exc), now))
+            results.append(record_invalid_source(warehouse, name, _one_line(exc), now, plan))
             continue
         results.append(
             sync_source(
@@ -344,11 +397,22 @@ def run_sync(
                 client_options=client_options,
                 jira_clock=jira_clock,
                 monotonic=monotonic,
+                plan=plan,
+                run_deadline=run_deadline,
             )
         )
+    if waiting:
+        log.warning("time budget spent: %s wait for the next run", ", ".join(waiting))
     return {
-        "status": overall_status(r.status for r in results),
+        "status": overall_status([*(r.status for r in results), *("PARTIAL" for _ in waiting)]),
         "started_at": started.isoformat(),
         "duration_seconds": round((now() - started) / timedelta(seconds=1), 3),
         "sources": [r.summary() for r in results],
+        "waiting": waiting,
     }
+
+
+def _longest_waiting_first(plan: SourcePlan) -> tuple[bool, datetime, str]:
+    """Sources never run first, then by the start of their latest run, oldest first; then by name."""
+    never = plan.last_started is None
+    return (not never, plan.last_started or datetime.min.replace(tzinfo=UTC), str(plan.row.get("NAME")))

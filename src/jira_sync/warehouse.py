@@ -28,7 +28,7 @@ from __future__ import annotations
 import dataclasses
 import json
 import logging
-from collections.abc import Iterable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 from typing import Any, Protocol, TypeVar
@@ -47,6 +47,7 @@ from jira_sync.model import (
     Table,
     iso_utc,
 )
+from jira_sync.schema import MANAGED_TABLES, NOT_DELETED, SCHEMA_VERSIONS, VIEWS, code_versions
 
 log = logging.getLogger(__name__)
 
@@ -55,12 +56,10 @@ DEFAULT_BATCH_SIZE = 500
 DEFAULT_MAX_BIND_BYTES = 8_000_000
 MAX_ERROR_MESSAGE_CHARS = 10_000
 
-ISSUES_CURRENT_VIEW = "JIRA_ISSUES_CURRENT"
-ISSUE_LABELS_VIEW = "JIRA_ISSUE_LABELS"
+ISSUES_CURRENT_VIEW, ISSUE_LABELS_VIEW = (view.name for view in VIEWS)
 
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
-# Rows not soft-deleted (IS_DELETED is never NULL for rows we write; coalesce guards hand-written ones).
-_NOT_DELETED = 'not coalesce("IS_DELETED", false)'
+_NOT_DELETED = NOT_DELETED
 
 
 def quote_identifier(name: str) -> str:
@@ -141,6 +140,22 @@ class RunRecord:
     summary: dict[str, Any] | None = None
 
 
+@dataclass(frozen=True)
+class SourcePlan:
+    """A source as a run first reads it: its JIRA_SOURCES row, its state, and its run history."""
+
+    row: dict[str, Any]
+    state: State | None
+    running_runs: int = 0  # runs still marked RUNNING: killed ones, since runs never overlap
+    last_started: datetime | None = None  # when its latest run started (None: never run)
+
+
+@dataclass(frozen=True)
+class Plan:
+    sources: tuple[SourcePlan, ...]
+    schema_current: bool
+
+
 class SourceLike(Protocol):
     """What `upsert_source` reads from a source (config.SourceConfig has it all)."""
 
@@ -169,6 +184,28 @@ def _record_to_row(record: State) -> dict[str, Any]:
 
 def _row_to_record(cls: type[_Record], row: Mapping[str, Any]) -> _Record:
     return cls(**{f.name: row[f.name.upper()] for f in dataclasses.fields(cls)})
+
+
+def _typed_selects(
+    table: Table, alias: str | None = None, prefix: str = ""
+) -> tuple[str, Callable[[Sequence[Any]], dict[str, Any]]]:
+    """The select list for a table's columns (timestamps as epoch microseconds: fakesnow's server answers a
+    NULL timestamp as 1970-01-01) and the function that turns the values back into a typed row dict."""
+    selects = []
+    for col in table.columns:
+        name = f"{alias}.{quote_identifier(col.name)}" if alias else quote_identifier(col.name)
+        label = f'"{prefix}{col.name}"'  # the column's own name, or prefixed where two tables are joined
+        value = f"date_part(epoch_microsecond, {name})" if col.sql_type == TIMESTAMP_TZ else name
+        selects.append(f"{value} {label}")
+
+    def decode(values: Sequence[Any]) -> dict[str, Any]:
+        return {col.name: _from_warehouse(col.sql_type, values[i]) for i, col in enumerate(table.columns)}
+
+    return ", ".join(selects), decode
+
+
+def one_line_error(exc: BaseException) -> str:
+    return " ".join(str(exc).split())[:300]
 
 
 def _json_default(value: Any) -> Any:
@@ -248,13 +285,55 @@ class Warehouse:
     # --- DDL -----------------------------------------------------------------------------------------
 
     def ensure_tables(self) -> None:
-        """Create the tables that are missing, add columns added to the model since, (re)create the views.
+        """Create the tables that are missing and add columns added to the model since (every table checked,
+        whatever its recorded version); views only where their definition changed. For set-up and tools;
+        a sync run calls `ensure_schema` through `read_plan`, which costs nothing when nothing changed."""
+        self.ensure_schema(check_all_tables=True)
 
-        Idempotent, so every run may call it; columns are only ever added, never dropped or retyped.
+    def ensure_schema(
+        self, stored: Mapping[str, str] | None = None, *, check_all_tables: bool = False
+    ) -> list[str]:
+        """Bring each table and view whose recorded version differs from the code's to the code's definition,
+        record the new versions, and return the names of the objects changed.
+
+        Tables: created if missing, columns added (never dropped or retyped). Views: replaced only when
+        their definition changed, since a replaced view breaks the streams on it.
         """
-        for table in TABLES:
-            self._ensure_table(table)
-        self._create_views()
+        if stored is None:
+            stored = self.schema_versions()
+        wanted = code_versions()
+        changed = []
+        for table in MANAGED_TABLES:
+            if check_all_tables or stored.get(table.name) != wanted[table.name]:
+                self._ensure_table(table)
+                changed.append(table.name)
+        names = {table.name: self.qualified(table.name) for table in TABLES}
+        for view in VIEWS:
+            if stored.get(view.name) != wanted[view.name]:
+                self._sql(
+                    f"create or replace view {self.qualified(view.name)} copy grants as "
+                    + view.select.format(**names)
+                )
+                changed.append(view.name)
+        at = datetime.now(UTC)
+        rows = [
+            {"OBJECT": name, "VERSION": wanted[name], "APPLIED_AT": at}
+            for name in changed
+            if stored.get(name) != wanted[name]
+        ]
+        if rows:
+            log.info("schema brought up to date: %s", ", ".join(r["OBJECT"] for r in rows))
+            self._upsert(SCHEMA_VERSIONS, rows)
+        return changed
+
+    def schema_versions(self) -> dict[str, str]:
+        """The recorded version of each object ({} before the first `ensure_schema`)."""
+        try:
+            rows = self._sql(f'select "OBJECT", "VERSION" from {self.qualified(SCHEMA_VERSIONS.name)}')
+        except Exception as exc:  # the table does not exist yet (or cannot be read: ensure_schema will say)
+            log.debug("no schema versions recorded: %s", exc)
+            return {}
+        return {str(row[0]): str(row[1]) for row in rows}
 
     def table_columns(self, table: Table) -> list[str]:
         """The table's column names as the warehouse has them (DESCRIBE TABLE works on both warehouses)."""
@@ -273,21 +352,61 @@ class Warehouse:
                 log.info("adding column %s to %s", column.name, table.name)
                 self._sql(f"alter table {name} add column {quote_identifier(column.name)} {column.sql_type}")
 
-    def _create_views(self) -> None:
-        """Views with explicit column lists (a `SELECT *` view breaks on Snowflake when a column is added)."""
-        issues = self.qualified(ISSUES.name)
-        current_cols = ", ".join(
-            quote_identifier(n) for n in ISSUES.names if n not in ("IS_DELETED", "DELETED_AT")
+    # --- what a run reads first, in one statement ----------------------------------------------------
+
+    def read_plan(self) -> Plan:
+        """Every source with its state and its run history, and whether the schema is current: one statement.
+
+        A schema that is missing or behind the code (a first run, a deploy of new code) makes the statement
+        fail or the versions differ: then the DDL runs (`ensure_schema`) and the read is repeated.
+        """
+        wanted = code_versions()
+        try:
+            plan = self._read_plan(wanted)
+        except Exception as exc:  # a table or column missing: the schema predates this code
+            log.info("schema not current (%s): bringing it up to date", one_line_error(exc))
+            self.ensure_schema()
+            return self._read_plan(wanted)
+        if not plan.schema_current:
+            self.ensure_schema()
+            plan = dataclasses.replace(plan, schema_current=True)
+        return plan
+
+    def _read_plan(self, wanted: Mapping[str, str]) -> Plan:
+        source_cols, decode_source = _typed_selects(SOURCES, "s", "S$")
+        state_cols, decode_state = _typed_selects(STATE, "t", "T$")
+        versions = ", ".join("?" for _ in wanted)
+        runs = self.qualified(RUN_LOG.name)
+        sql = (
+            f"select {source_cols}, {state_cols}, "
+            f'coalesce(r."RUNNING", 0) "RUNNING", date_part(epoch_microsecond, r."LAST_STARTED") "LAST_STARTED", '
+            f'v."CURRENT" "SCHEMA_CURRENT" '
+            f"from {self.qualified(SOURCES.name)} s "
+            f'left join {self.qualified(STATE.name)} t on t."SOURCE" = s."NAME" '
+            f'left join (select "SOURCE", sum(case when "STATUS" = \'RUNNING\' then 1 else 0 end) "RUNNING", '
+            f'max("STARTED_AT") "LAST_STARTED" from {runs} group by "SOURCE") r on r."SOURCE" = s."NAME" '
+            f'cross join (select count(*) "CURRENT" from {self.qualified(SCHEMA_VERSIONS.name)} '
+            f'where "OBJECT" || \'=\' || "VERSION" in ({versions})) v '
+            f'order by s."NAME"'
         )
-        self._sql(
-            f"create or replace view {self.qualified(ISSUES_CURRENT_VIEW)} copy grants as "
-            f"select {current_cols} from {issues} where {_NOT_DELETED}"
-        )
-        self._sql(
-            f"create or replace view {self.qualified(ISSUE_LABELS_VIEW)} copy grants as "
-            f'select i."SOURCE", i."ID" "ISSUE_ID", i."KEY" "ISSUE_KEY", l.value::varchar "LABEL" '
-            f'from {issues} i, lateral flatten(input => i."LABELS") l where {_NOT_DELETED}'
-        )
+        rows = self._sql(sql, [f"{name}={version}" for name, version in wanted.items()])
+        if not rows:  # no source yet: the versions are still worth checking (one more statement, once)
+            return Plan((), self.schema_versions() == dict(wanted))
+        width = len(SOURCES.columns) + len(STATE.columns)
+        sources = []
+        for row in rows:
+            values = list(row)
+            state_row = decode_state(values[len(SOURCES.columns) : width])
+            running, last_started = values[width], values[width + 1]
+            sources.append(
+                SourcePlan(
+                    row=decode_source(values[: len(SOURCES.columns)]),
+                    state=_row_to_record(State, state_row) if state_row["SOURCE"] is not None else None,
+                    running_runs=int(running or 0),
+                    last_started=_from_warehouse(TIMESTAMP_TZ, last_started),
+                )
+            )
+        return Plan(tuple(sources), int(rows[0][width + 2]) == len(wanted))
 
     # --- the generic upsert and select ---------------------------------------------------------------
 
@@ -351,20 +470,12 @@ class Warehouse:
         limit: int | None = None,
     ) -> list[dict]:
         """Rows as dicts keyed by column name, with Python values (aware UTC datetimes, parsed VARIANTs)."""
-        selects = []
-        for col in table.columns:
-            name = quote_identifier(col.name)
-            selects.append(
-                f"date_part(epoch_microsecond, {name}) {name}" if col.sql_type == TIMESTAMP_TZ else name
-            )
-        sql = f"select {', '.join(selects)} from {self.qualified(table.name)}"
+        selects, decode = _typed_selects(table)
+        sql = f"select {selects} from {self.qualified(table.name)}"
         sql += f" where {where}" if where else ""
         sql += f" order by {order}" if order else ""
         sql += f" limit {int(limit)}" if limit is not None else ""
-        return [
-            {col.name: _from_warehouse(col.sql_type, row[i]) for i, col in enumerate(table.columns)}
-            for row in self._sql(sql, params)
-        ]
+        return [decode(row) for row in self._sql(sql, params)]
 
     # --- issues --------------------------------------------------------------------------------------
 
@@ -489,7 +600,9 @@ class Warehouse:
         }
         if scope is not None:
             row.update(
-                SCOPE_JQL=scope.jql, BACKFILL_JQL=scope.backfill_jql, BACKFILL_AFTER_ID=scope.backfill_after_id
+                SCOPE_JQL=scope.jql,
+                BACKFILL_JQL=scope.backfill_jql,
+                BACKFILL_AFTER_ID=scope.backfill_after_id,
             )
         if window_upper is not None:
             row["WINDOW_UPPER"] = window_upper
@@ -509,21 +622,21 @@ class Warehouse:
     # --- run log -------------------------------------------------------------------------------------
 
     def start_run(
-        self, run_id: str, source: str, started_at: datetime, watermark_before: datetime | None = None
+        self,
+        run_id: str,
+        source: str,
+        started_at: datetime,
+        watermark_before: datetime | None = None,
+        *,
+        close_killed: bool = True,
     ) -> None:
-        """Log a run as RUNNING before it touches Jira, so a run that dies without a trace cannot happen.
+        """Log a run as RUNNING, before its first write: a run killed after it has changed anything leaves a
+        RUNNING row (a run killed before that changed nothing, and the task's history shows it).
 
-        Runs of the source still RUNNING were killed (a TASK timeout, a cancelled query): tasks never overlap,
-        so they are marked FAILED now, with what is known.
+        With `close_killed`, runs of the source still RUNNING are marked FAILED first (`close_killed_runs`).
         """
-        self._sql(
-            f'update {self.qualified(RUN_LOG.name)} set "STATUS" = \'FAILED\', "ERROR_MESSAGE" = ? '
-            f'where "SOURCE" = ? and "STATUS" = \'RUNNING\'',
-            [
-                "killed before it could finish (timeout or cancellation); later runs resumed from its last batch",
-                source,
-            ],
-        )
+        if close_killed:
+            self.close_killed_runs(source)
         row = {
             "RUN_ID": run_id,
             "SOURCE": source,
@@ -533,27 +646,55 @@ class Warehouse:
         }
         self._upsert(RUN_LOG, [row])
 
-    def finish_run(self, run_id: str, ended_at: datetime, summary: Mapping[str, Any]) -> None:
-        """Log a run's outcome from its JSON summary (status, issues_*, requests, retries, watermark_after,
-        error); the summary itself is kept whole in SUMMARY."""
+    def close_killed_runs(self, source: str) -> None:
+        """Runs of the source still RUNNING were killed (a TASK timeout, a cancelled query): tasks never
+        overlap, so they are marked FAILED, with what is known."""
+        self._sql(
+            f'update {self.qualified(RUN_LOG.name)} set "STATUS" = \'FAILED\', "ERROR_MESSAGE" = ? '
+            f'where "SOURCE" = ? and "STATUS" = \'RUNNING\'',
+            [
+                "killed before it could finish (timeout or cancellation); later runs resumed from its last batch",
+                source,
+            ],
+        )
+
+    def finish_run(
+        self,
+        run_id: str,
+        ended_at: datetime,
+        summary: Mapping[str, Any],
+        *,
+        started_at: datetime | None = None,
+    ) -> None:
+        """Log a run's outcome from its JSON summary (status, issues_*, requests, retries, watermarks, error);
+        the summary itself is kept whole in SUMMARY. One MERGE: it completes the run's RUNNING row, or, for a
+        run that wrote nothing before (`started_at` given), inserts the whole row."""
         status = summary.get("status")
         if status not in RUN_STATUSES:
             raise ValueError(f"run status must be one of {RUN_STATUSES}, not {status!r}")
         message = summary.get("error")
         if isinstance(message, str) and len(message) > MAX_ERROR_MESSAGE_CHARS:
             message = message[: MAX_ERROR_MESSAGE_CHARS - 3] + "..."
-        watermark_after = summary.get("watermark_after")
-        if isinstance(watermark_after, str):
-            watermark_after = datetime.fromisoformat(watermark_after)
+
+        def moment(name: str) -> Any:
+            value = summary.get(name)
+            return datetime.fromisoformat(value) if isinstance(value, str) else value
+
         row = {
             "RUN_ID": run_id,
             "ENDED_AT": ended_at,
             "STATUS": status,
             **{name: summary.get(name.lower()) for name in _RUN_COUNTERS},
-            "WATERMARK_AFTER": watermark_after,
+            "WATERMARK_AFTER": moment("watermark_after"),
             "ERROR_MESSAGE": message,
             "SUMMARY": dict(summary),
         }
+        if started_at is not None:
+            row.update(
+                SOURCE=summary.get("source"),
+                STARTED_AT=started_at,
+                WATERMARK_BEFORE=moment("watermark_before"),
+            )
         self._upsert(RUN_LOG, [row], update_columns=[k for k in row if k != "RUN_ID"])
 
     def read_run(self, run_id: str) -> RunRecord | None:

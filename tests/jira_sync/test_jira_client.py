@@ -5,6 +5,7 @@ from __future__ import annotations
 import base64
 import datetime as dt
 import json
+import logging
 import random
 import socket
 import threading
@@ -16,6 +17,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any, ClassVar
 
 import pytest
+import tenacity
 from virtual_clock import VirtualClock
 
 from fakejira import FakeJira
@@ -349,6 +351,42 @@ def test_retry_after_beyond_the_budget_stops_at_once(jira: FakeJira, clock: Virt
     assert "over 1 attempt" in message
     assert "asked to wait 100 s (Retry-After), more than the" in message
     assert client.stats.requests == 2 and client.stats.retries == 0 and clock.sleeps == []
+
+
+@pytest.mark.parametrize(
+    ("budget", "waits"),
+    [
+        (10.0, [4.0, 6.0]),  # the second wait (8 s by backoff) is cut to the 6 s left: the last try at 10 s
+        (4.5, [4.0, 0.5]),  # half a second left is still waited for and tried
+        (4.0, [4.0]),  # nothing left after the first wait: its try is the last
+    ],
+)
+def test_retries_use_the_budget_to_its_end_and_stop_there(
+    jira: FakeJira,
+    monkeypatch: pytest.MonkeyPatch,
+    caplog: pytest.LogCaptureFixture,
+    budget: float,
+    waits: list,
+) -> None:
+    """Time only moves by the waits (a frozen clock) and the jitter draws its maximum, so each wait is exact:
+    4 s, then 8 s by backoff, each cut to what is left of the budget; at the budget's end the retries stop."""
+    clock = VirtualClock(frozen=True).install(monkeypatch)
+    monkeypatch.setattr(tenacity.wait.random, "uniform", lambda low, high: high)
+    jira.set_faults(script=["503"] * 20)
+    client = make_client(jira, max_retry_seconds=budget, backoff_seconds=4.0, max_attempts=20)
+    with (
+        caplog.at_level(logging.WARNING, logger="jira_sync.jira.client"),
+        pytest.raises(JiraUnavailableError),
+    ):
+        client.myself()
+    assert clock.sleeps == waits
+    assert client.stats.requests == len(waits) + 1 and client.stats.retries == len(waits)
+    retried = [r.getMessage() for r in caplog.records if "retrying" in r.getMessage()]
+    assert retried == [
+        f"Jira GET /rest/api/3/myself: 503 Service Unavailable; attempt {n} of 20 failed, "
+        f"retrying in {wait:.1f} s"
+        for n, wait in enumerate(waits, start=1)
+    ]
 
 
 def test_5xx_that_never_ends_names_jira_trouble(jira: FakeJira, clock: VirtualClock) -> None:

@@ -3,6 +3,7 @@ The credential never shows up anywhere."""
 
 from __future__ import annotations
 
+import logging
 import socket
 import sys
 import types
@@ -174,13 +175,20 @@ def test_procedure_reads_the_token_through_the_secret(
 
 
 def test_procedure_fails_the_call_when_a_source_fails(
-    snowpark_session: Session, jira: FakeJira, fake_snowflake_module: types.ModuleType
+    snowpark_session: Session,
+    jira: FakeJira,
+    fake_snowflake_module: types.ModuleType,
+    caplog: pytest.LogCaptureFixture,
 ) -> None:
+    """The failure reaches the task (the call fails) and the event table (an ERROR through `logging`)."""
     procedure.add_jira_source(snowpark_session, "other", jira.url, projects=["ENG"], secret_alias="unbound")
-    with pytest.raises(SyncError, match="unbound") as failure:
+    with caplog.at_level(logging.WARNING), pytest.raises(SyncError, match="unbound") as failure:
         procedure.sync_jira(snowpark_session, "other")
     assert failure.value.summary["sources"][0]["status"] == "FAILED"
     assert jira.token not in str(failure.value)
+    errors = [r for r in caplog.records if r.levelno == logging.ERROR and r.name == "jira_sync.procedure"]
+    assert len(errors) == 1 and "source other failed" in errors[0].getMessage()
+    assert "unbound" in errors[0].getMessage() and jira.token not in caplog.text
 
 
 def test_procedure_with_a_bearer_secret(

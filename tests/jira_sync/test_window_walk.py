@@ -7,14 +7,19 @@ the same ground at random.
 
 from __future__ import annotations
 
+import time
 from datetime import UTC, datetime, timedelta
 from typing import Any
+from zoneinfo import ZoneInfo
 
+import pytest
 from snowflake.snowpark import Session
 
 from fakejira import FakeJira
 from jira_sync.config import SourceConfig
 from jira_sync.credentials import static_credentials
+from jira_sync.incremental import Batch, WindowWalk, floor_minute, updated_of
+from jira_sync.jira import JiraClient, JiraCredentials, source_jql
 from jira_sync.model import parse_jira_timestamp
 from jira_sync.sync import run_sync
 from jira_sync.warehouse import State, Warehouse
@@ -221,3 +226,188 @@ def test_a_clock_years_ahead_of_jiras_cannot_move_the_watermark(snowpark_session
         assert state.watermark <= datetime.now(UTC)
         assert live(warehouse) == truth(jira)
         assert sync(warehouse, jira, now=skewed)["status"] == "SUCCEEDED"  # and later runs still work
+
+
+def test_the_by_id_stretch_reads_its_window_alone_in_pages_of_the_sources_size_and_checkpoints(
+    snowpark_session: Session,
+) -> None:
+    """A crowded minute sends the walk by id. That stretch lists only the window (in the account's time
+    zone, here 14 hours from UTC), in pages of the source's PAGE_SIZE, and ends with a checkpoint just after
+    the newest update the probe saw, so a run stopped there keeps it."""
+    zone = "Pacific/Kiritimati"
+    with FakeJira(issues=20, seed=8, time_zone=zone) as jira:
+        if jira.now().second >= 50:  # the edits below must share one minute
+            time.sleep(61 - jira.now().second)
+        crowd = [i["key"] for i in jira.ground_truth() if not i["deleted"]][:6]
+        for key in crowd:
+            jira.update_issue(key, {"summary": "crowded minute"})
+        edited = {parse_jira_timestamp(jira.get_issue(key)["fields"]["updated"]) for key in crowd}
+        lower = floor_minute(min(edited)) - timedelta(minutes=5)
+        client = JiraClient(jira.url, JiraCredentials(jira.token, jira.email))
+        asked: list[tuple[str, int | None]] = []
+        search_page = client.search_page
+
+        def recorded(jql: str, **options: Any) -> dict[str, Any]:
+            asked.append((jql, options.get("max_results")))
+            return search_page(jql, **options)
+
+        client.search_page = recorded  # type: ignore[method-assign]
+        walk = WindowWalk(
+            client,
+            source_jql("", ("ENG", "OPS", "DATA", "SUP", "MKT")),
+            lower=lower,
+            upper=floor_minute(max(edited)) + timedelta(minutes=2),
+            time_zone=ZoneInfo(zone),
+            batch_size=10,
+            page_size=2,
+        )
+        batches = list(walk.batches())
+        client.close()
+
+    fetched = [issue for batch in batches for issue in batch.issues]
+    assert sorted(issue["key"] for issue in fetched) == sorted(crowd)  # nothing from before the window
+    assert "ORDER BY updated DESC" in asked[0][0] and asked[0][1] == 1  # the probe: one issue, the newest
+    by_id = [size for jql, size in asked if "ORDER BY id" in jql]
+    assert by_id and set(by_id) == {2}
+    assert batches[-1].issues == [] and batches[-1].watermark == max(edited) + timedelta(milliseconds=1)
+    assert walk.final_watermark == max(edited) + timedelta(milliseconds=1)
+
+
+def test_floor_minute_drops_seconds_and_microseconds() -> None:
+    """JQL reads dates to the minute: a bound with seconds left in would claim what the query did not ask."""
+    assert floor_minute(datetime(2026, 3, 29, 1, 59, 59, 999_999, tzinfo=UTC)) == datetime(
+        2026, 3, 29, 1, 59, tzinfo=UTC
+    )
+
+
+def test_a_window_with_nothing_in_it_earns_no_watermark_whatever_came_before(
+    snowpark_session: Session,
+) -> None:
+    """The probe looks inside the window only: older issues say nothing about how far the index has got.
+    And a walk not yet spent has earned nothing either."""
+    with FakeJira(issues=10, seed=9) as jira:
+        client = JiraClient(jira.url, JiraCredentials(jira.token, jira.email))
+        after_everything = floor_minute(jira.now()) + timedelta(minutes=2)
+        empty = WindowWalk(
+            client,
+            source_jql("", ("ENG", "OPS", "DATA", "SUP", "MKT")),
+            lower=after_everything,
+            upper=after_everything + timedelta(minutes=5),
+            time_zone=ZoneInfo("UTC"),
+            batch_size=10,
+        )
+        assert list(empty.batches()) == [] and empty.final_watermark is None
+        whole = WindowWalk(
+            client,
+            source_jql("", ("ENG", "OPS", "DATA", "SUP", "MKT")),
+            lower=None,
+            upper=after_everything,
+            time_zone=ZoneInfo("UTC"),
+            batch_size=3,
+        )
+        walking = whole.batches()
+        next(walking)
+        assert whole.final_watermark is None  # not complete: nothing earned yet
+        list(walking)
+        assert whole.final_watermark is not None
+        client.close()
+
+
+def test_an_issue_without_updated_is_named() -> None:
+    with pytest.raises(ValueError, match="issue 10042 without an updated timestamp"):
+        updated_of({"id": "10042", "fields": {"updated": None}})
+
+
+PROJECTS = ("ENG", "OPS", "DATA", "SUP", "MKT")
+
+
+class RecordingClient(JiraClient):
+    """The real client, noting every search the walk asks: its JQL and page size."""
+
+    def __init__(self, jira: FakeJira) -> None:
+        super().__init__(jira.url, JiraCredentials(jira.token, jira.email))
+        self.asked: list[tuple[str, int]] = []
+
+    def search_page(self, jql: str, **options: Any) -> dict[str, Any]:
+        self.asked.append((jql, options.get("max_results", 5000)))
+        return super().search_page(jql, **options)
+
+
+def walk_all(jira: FakeJira, **options: Any) -> tuple[WindowWalk, list[Any], RecordingClient]:
+    client = RecordingClient(jira)
+    options.setdefault("upper", floor_minute(jira.now()) + timedelta(minutes=2))
+    options.setdefault("time_zone", ZoneInfo("UTC"))
+    walk = WindowWalk(client, source_jql("", PROJECTS), **options)
+    batches = list(walk.batches())
+    client.close()
+    return walk, batches, client
+
+
+def newest_update(jira: FakeJira) -> datetime:
+    return max(parse_jira_timestamp(i["updated"]) for i in jira.ground_truth() if not i["deleted"])
+
+
+def test_each_batch_carries_the_watermark_its_listing_prefix_confirmed() -> None:
+    """Issues spread over many minutes: keyset pages of the source's size, no by-id stretch, and every batch
+    checkpoints at the newest update listed so far, so a run stopped after any batch keeps its progress."""
+    with FakeJira(issues=24, seed=12) as jira:
+        walk, batches, client = walk_all(jira, lower=None, batch_size=3, page_size=4)
+        in_order = sorted(i for i in truth(jira).values())
+    seen: list[datetime] = []
+    for batch in batches:
+        seen += [updated_of(issue) for issue in batch.issues]
+        assert batch.watermark == max(seen)
+    assert sorted(seen) == in_order and seen == in_order  # listing order: oldest first
+    listing = [size for jql, size in client.asked[1:]]
+    assert listing and set(listing) == {4}
+    assert not [jql for jql, _ in client.asked if "ORDER BY id" in jql]
+    assert walk.final_watermark == in_order[-1] + timedelta(milliseconds=1)
+
+
+def test_a_window_with_nothing_newer_than_the_watermark_costs_one_search() -> None:
+    with FakeJira(issues=10, seed=13) as jira:
+        newest = newest_update(jira)
+        walk, batches, client = walk_all(
+            jira, lower=None, batch_size=5, stored_watermark=newest + timedelta(milliseconds=1)
+        )
+    assert batches == [] and len(client.asked) == 1
+    assert walk.final_watermark == newest + timedelta(milliseconds=1)  # complete: what the window earns
+
+
+def test_an_issue_updated_at_the_watermarks_very_instant_is_read() -> None:
+    """The watermark promises what was updated *before* it; an update at its very millisecond is read."""
+    with FakeJira(issues=10, seed=14) as jira:
+        newest = newest_update(jira)
+        walk, batches, _ = walk_all(jira, lower=None, batch_size=5, stored_watermark=newest)
+    fetched = {updated_of(issue) for batch in batches for issue in batch.issues}
+    assert newest in fetched
+    assert walk.final_watermark == newest + timedelta(milliseconds=1)
+
+
+def test_a_by_id_stretch_ends_just_after_the_crowded_minute() -> None:
+    """A bulk import puts many issues in one minute (M+1), with one before (M) and two after (M+4): the by-id
+    stretch covers only the minute the keyset pages could not get past, checkpoints at its end, and the
+    keyset pages take over again for what follows."""
+    with FakeJira(issues=12, seed=15) as jira:
+        if jira.now().second >= 50:  # each group of edits must share one minute
+            time.sleep(61 - jira.now().second)
+        keys = [i["key"] for i in jira.ground_truth() if not i["deleted"]]
+        jira.update_issue(keys[0], {"summary": "before"})
+        jira.set_faults(clock_offset_ms=60_000)
+        for key in keys[1:7]:
+            jira.update_issue(key, {"summary": "bulk import"})
+        jira.set_faults(clock_offset_ms=240_000)
+        for key in keys[7:9]:
+            jira.update_issue(key, {"summary": "after"})
+        minute = floor_minute(parse_jira_timestamp(jira.get_issue(keys[1])["fields"]["updated"]))
+        _, batches, client = walk_all(
+            jira, lower=minute - timedelta(minutes=1), batch_size=10, page_size=2
+        )
+    fetched = sorted(issue["key"] for batch in batches for issue in batch.issues)
+    assert fetched == sorted(keys[:9])
+    by_id = [jql for jql, _ in client.asked if "ORDER BY id" in jql]
+    end = (minute + timedelta(minutes=1)).strftime('updated < "%Y/%m/%d %H:%M"')
+    assert by_id and all(end in jql for jql in by_id), by_id
+    assert Batch([], minute + timedelta(minutes=1)) in batches  # the stretch's checkpoint
+    after_stretch = client.asked[client.asked.index((by_id[-1], 2)) + 1 :]
+    assert after_stretch and all("ORDER BY updated ASC" in jql for jql, _ in after_stretch)

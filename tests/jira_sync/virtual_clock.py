@@ -25,9 +25,10 @@ class VirtualClock:
     """``sleeps``: every wait asked for, in order. ``wall_start``: pin ``time.time()`` (an epoch second) so a
     ``Retry-After`` date yields an exact wait; None follows the machine's clock, shifted by the sleeps."""
 
-    def __init__(self, wall_start: float | None = None) -> None:
+    def __init__(self, wall_start: float | None = None, *, frozen: bool = False) -> None:
         self.sleeps: list[float] = []
         self.wall_start = wall_start
+        self.frozen = frozen  # monotonic time is the sleeps alone, from 0: a wait's end is exact
         self._offset = threading.local()
         self._lock = threading.Lock()
 
@@ -40,7 +41,7 @@ class VirtualClock:
         self._offset.seconds = self._slept_here() + float(seconds)
 
     def monotonic(self) -> float:
-        return time.monotonic() + self._slept_here()
+        return (0.0 if self.frozen else time.monotonic()) + self._slept_here()
 
     def time(self) -> float:
         return (time.time() if self.wall_start is None else self.wall_start) + self._slept_here()

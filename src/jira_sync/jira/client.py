@@ -632,19 +632,20 @@ class JiraClient:
         return max(min(self._backoff(state), budget_left), retry_after)
 
     def _stop(self, state: tenacity.RetryCallState) -> bool:
-        """Stop after ``max_attempts``, or when the coming wait would end beyond ``max_retry_seconds``.
+        """Stop after ``max_attempts``, once ``max_retry_seconds`` have passed, or when the coming wait would
+        end beyond them. `_wait` cuts a wait to the budget left, so the last attempt comes at its very end.
 
         (tenacity >= 8.3 computes the wait before asking; older versions pass 0 and this stops by elapsed
         time.)
         """
         if state.attempt_number >= self.max_attempts:
             return True
-        upcoming = state.upcoming_sleep or 0.0
-        return state.seconds_since_start + upcoming > self.max_retry_seconds
+        elapsed = state.seconds_since_start
+        return elapsed >= self.max_retry_seconds or elapsed + state.upcoming_sleep > self.max_retry_seconds
 
     def _before_sleep(self, state: tenacity.RetryCallState, method: str, path: str) -> None:
         exc = state.outcome.exception() if state.outcome else None
-        sleep = state.upcoming_sleep or 0.0
+        sleep = state.upcoming_sleep
         rate_limited = isinstance(exc, _Transient) and exc.status == 429
         self.stats.count_retry(sleep, rate_limited)
         _log.warning(

@@ -229,7 +229,8 @@ def _bulk_fetch_call(
     client: JiraClient, ids: list[str], fields: Sequence[str], expand: Sequence[str] | None
 ) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
     field_list = [fields] if isinstance(fields, str) else list(fields)
-    body: dict[str, Any] = {"issueIdsOrKeys": ids, "fields": field_list, "fieldsByKeys": False}
+    # fields by id, Jira's default (`fieldsByKeys` false): story-point fields are found by id in /field
+    body: dict[str, Any] = {"issueIdsOrKeys": ids, "fields": field_list}
     if expand:
         body["expand"] = list(expand)
     answer = client.post(BULK_FETCH_PATH, body)
