@@ -145,7 +145,7 @@ class WindowWalk:
         cursor = self.lower
         confirmed: datetime | None = None  # newest confirmed `updated` of the listing prefix merged so far
         while True:
-            page = self.client.search_page(self._jql(cursor), fields=["id"], max_results=self.page_size)
+            page = self.client.search_page(self._jql(cursor), max_results=self.page_size)  # ids only
             listed = [str(issue["id"]) for issue in page.get("issues") or []]
             last_listed: dict | None = None
             for fetched in self._fetch_new(listed):
@@ -153,10 +153,10 @@ class WindowWalk:
                     value = updated_of(issue)
                     if value <= newest and (confirmed is None or value > confirmed):
                         confirmed = value
-                    if listed and str(issue["id"]) == listed[-1]:
+                    if str(issue["id"]) == listed[-1]:
                         last_listed = issue
                 yield Batch(fetched, confirmed)
-            if page.get("isLast", True) or not listed:
+            if not page.get("nextPageToken"):  # the last page (isLast is optional in Jira's schema)
                 break
             if confirmed is not None and (cursor is None or floor_minute(confirmed) > floor_minute(cursor)):
                 cursor = floor_minute(confirmed)
