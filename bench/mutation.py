@@ -94,7 +94,11 @@ TARGETS = {
             "Warehouse.read_state",
             "Warehouse.write_state",
         ),
-        ("tests/jira_sync/test_warehouse.py", "tests/jira_sync/test_window_walk.py"),
+        (
+            "tests/jira_sync/test_warehouse.py",
+            "tests/jira_sync/test_window_walk.py",
+            "tests/jira_sync/test_run_cost.py",
+        ),
     ),
 }
 DEFAULT_TARGETS = ("deletions", "bulk-fetch", "client")
@@ -102,6 +106,7 @@ DEFAULT_TARGETS = ("deletions", "bulk-fetch", "client")
 _LISTED = (
     'return {int(issue["id"]) for issue in iter_search_issues(client, jql, fields=["id"], max_results=5000)}'
 )
+_PREFETCH = 'with ThreadPoolExecutor(max_workers=1, thread_name_prefix="jira-prefetch") as prefetcher:'
 EQUIVALENT: list[tuple[str, str, str, str]] = [
     # (function, line before, line after, why no input can tell them apart): compared without indentation;
     # a `before` line that the function has more than once carries "#N" (its N-th occurrence, from 1) at the end.
@@ -199,6 +204,43 @@ EQUIVALENT: list[tuple[str, str, str, str]] = [
             "_exhausted_message words every kind but status, connect and timeout alike",
         )
         for kind in ("None", '"XXtruncatedXX"', '"TRUNCATED"')
+    ),
+    *(
+        (
+            "_prefetched",
+            _PREFETCH,
+            _PREFETCH.replace("max_workers=1, ", workers),
+            "at most two fetches are ever submitted (this batch's and the next's), each through the client's "
+            "own pool of WORKERS threads: more prefetch threads change neither the answers, nor their order, "
+            "nor how many requests Jira sees at once",
+        )
+        for workers in ("max_workers=None, ", "max_workers=2, ", "")
+    ),
+    *(
+        (
+            "_prefetched",
+            _PREFETCH,
+            _PREFETCH.replace('thread_name_prefix="jira-prefetch"', name),
+            "the prefix only names the thread in debug output",
+        )
+        for name in (
+            "thread_name_prefix=None",
+            "",
+            'thread_name_prefix="XXjira-prefetchXX"',
+            'thread_name_prefix="JIRA-PREFETCH"',
+        )
+    ),
+    (
+        "_prefetched",
+        "pending: Future[list[dict]] | None = None",
+        'pending: Future[list[dict]] | None = ""',
+        "`pending` is only read as `pending or ...`: an empty string is as false as None",
+    ),
+    (
+        "WindowWalk.batches",
+        "if value <= newest and (confirmed is None or value > confirmed):",
+        "if value <= newest and (confirmed is None or value >= confirmed):",
+        "when the value equals `confirmed`, assigning it changes nothing",
     ),
     (
         "WindowWalk.__init__",

@@ -1,28 +1,36 @@
-"""`jira-sync`: local runs, checks and a demo, on the same code path as the stored procedure.
+"""`jira-sync`: local runs, checks, queries, status and a demo, on the same code path as the stored procedure.
 
 Every bad input ends in one line on stderr (``Error: ...``) that names the fix, and a non-zero exit: 2 for a
 bad argument or setting (checked before anything is written), 1 for a run that failed (its JIRA_SYNC_RUNS row
 says the same). Tracebacks only with ``jira-sync --debug``.
+
+Start-up is part of the interface (`jira-sync --help` under a second): this module imports only what every
+command needs. Snowpark and the embedded warehouse (fakesnow, pandas, pyarrow: about a second), the Jira
+client (requests) and the sync itself are imported inside the commands that use them;
+tests/jira_sync/test_cli_args.py checks that importing this module loads none of them.
 """
 
 from __future__ import annotations
 
+import csv
 import json
 import logging
+import math
 import sys
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
+from datetime import date, datetime, time
+from decimal import Decimal
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TextIO, TypeVar
 
 import click
 from click.core import ParameterSource
 
 from jira_sync.config import KNOBS, ConfigError, SourceConfig, check_changes, merge_source, same_source
-from jira_sync.credentials import static_credentials, token_from_env
-from jira_sync.jira import JiraClient, JiraCredentials, JiraError, source_jql
 from jira_sync.jira.errors import one_line
 from jira_sync.local_warehouse import (
+    DEFAULT_DATABASE,
     DEFAULT_LOCAL_DIR,
     WarehouseError,
     WarehouseSpecError,
@@ -31,11 +39,16 @@ from jira_sync.local_warehouse import (
 )
 from jira_sync.local_warehouse import open_warehouse as _open_warehouse
 from jira_sync.model import SOURCES
-from jira_sync.sync import run_sync
-from jira_sync.warehouse import Warehouse
+from jira_sync.schema import STATUS_VIEW
+
+if TYPE_CHECKING:
+    from jira_sync.warehouse import Warehouse
 
 WAREHOUSE_HELP = f"local:DIR for the embedded warehouse (default local:{DEFAULT_LOCAL_DIR})"
+CONNECTION_HELP = "A connection name from connections.toml (real Snowflake)"
+TASK_NAME = "SYNC_JIRA_TASK"  # the task sql/task.sql and sql/task_warehouse.sql create
 T = TypeVar("T")
+log = logging.getLogger(__name__)
 
 
 class BadInput(click.ClickException):
@@ -132,6 +145,35 @@ def open_warehouse(spec: str | None, connection: str | None) -> Iterator[Any]:
         ) from None
 
 
+class _Command(click.Command):
+    """A command that refuses a stray word in one line saying what to do, not with click's usage dump and
+    its generic "unexpected extra argument": `--project A B` is the usual slip, so it gets its own fix."""
+
+    def parse_args(self, ctx: click.Context, args: list[str]) -> list[str]:
+        allowed, ctx.allow_extra_args = ctx.allow_extra_args, True
+        try:
+            rest = super().parse_args(ctx, args)
+        finally:
+            ctx.allow_extra_args = allowed
+        if rest and not allowed and not ctx.resilient_parsing:
+            if ctx.get_parameter_source("projects") == ParameterSource.COMMANDLINE:
+                how = "give several projects as --project A,B or --project A --project B"
+            else:
+                how = f"see jira-sync {ctx.info_name} --help"
+            raise BadInput(f"unexpected argument {rest[0]!r}: {how}")
+        return rest
+
+
+class _Group(click.Group):
+    command_class = _Command
+
+
+def _projects(_ctx: click.Context, _param: click.Parameter, values: Sequence[str]) -> tuple[str, ...]:
+    """`--project A,B --project C` -> (A, B, C): commas and repetition combine. Blanks around a key are
+    dropped; an empty key (`--project A,`) is kept, for the source's check to refuse like any bad key."""
+    return tuple(key.strip() for value in values for key in value.split(","))
+
+
 def _source_options(site_required: bool) -> Callable[[Any], Any]:
     site_help = "https://<site>.atlassian.net or the api.atlassian.com URL"
     options = [
@@ -145,7 +187,14 @@ def _source_options(site_required: bool) -> Callable[[Any], Any]:
             "--token-env", required=True, metavar="VAR", help="Environment variable holding the token"
         ),
         click.option("--jql", default=None, help="JQL selecting the issues to sync"),
-        click.option("--project", "projects", multiple=True, metavar="KEY", help="Project key (repeatable)"),
+        click.option(
+            "--project",
+            "projects",
+            multiple=True,
+            metavar="KEY[,KEY...]",
+            callback=_projects,
+            help="Project keys: --project A,B or --project A --project B",
+        ),
         click.option("--ca-bundle", default=None, type=click.Path(exists=True), help="CA bundle for TLS"),
     ]
 
@@ -239,7 +288,178 @@ def _client_settings(request_timeout: float, retry_seconds: float, ca_bundle: st
     return settings
 
 
-@click.group()
+# --- printing rows -----------------------------------------------------------------------------------------
+#
+# Rows from the warehouse as text: `jira-sync sql` and `jira-sync status` print through here.
+#
+# Rows come from the connector's cursor (`fetch`), where a SQL NULL is None, a real one, whichever warehouse
+# answered (the embedded one's NULL timestamps included: see `null_timestamps` in local_warehouse.py).
+# Three formats:
+#
+# - ``table`` (the default): aligned columns under a header, NULL printed as ``NULL``, numbers right-aligned,
+#   line breaks and tabs inside a value escaped (``\n``, ``\t``) so each row stays on one line, then
+#   ``(N rows)``. For people; its layout may change.
+# - ``json``: JSON lines, one object per row (column name -> value), so output can be streamed and read line by
+#   line (``jq -c``). NULL is ``null``; booleans and integers are JSON's; floats too (NaN and infinities, which
+#   JSON lacks, as the strings ``"NaN"``, ``"inf"``, ``"-inf"``); exact decimals (NUMBER with a scale) as
+#   strings, so nothing is rounded; timestamps, dates and times as ISO 8601 strings; binary as hex; VARIANT,
+#   OBJECT and ARRAY as the JSON text the warehouse sent (a string), which keeps a VARIANT holding JSON
+#   ``null`` (the text ``"null"``) apart from a SQL NULL (``null``).
+# - ``csv``: the csv module's default dialect with a header row; every non-numeric value quoted and NULL
+#   an empty, unquoted field, so NULL and the empty string (``""``) stay apart, as Snowflake's own CSV loading
+#   reads them (``FIELD_OPTIONALLY_ENCLOSED_BY = '"'``, ``EMPTY_FIELD_AS_NULL``).
+
+FORMATS = ("table", "json", "csv")
+NULL = "NULL"
+
+
+def fetch(session: Any, query: str) -> tuple[list[str], list[tuple[Any, ...]]]:
+    """Run one statement through the session's connector cursor: its column names and its rows.
+
+    The cursor, not `Session.sql`: it sends the text as written and gives the column names even when no
+    row comes back (the header of an empty result)."""
+    cursor = session.connection.cursor()
+    try:
+        cursor.execute(query)
+        columns = [column.name for column in cursor.description or ()]
+        rows = [tuple(row) for row in cursor.fetchall()] if columns else []
+    finally:
+        cursor.close()
+    return columns, rows
+
+
+def _write_rows(
+    out: TextIO, columns: Sequence[str], rows: Iterable[Sequence[Any]], output_format: str
+) -> None:
+    """Print `rows` under `columns` in one of `FORMATS`."""
+    writers: dict[str, Callable[[TextIO, Sequence[str], Iterable[Sequence[Any]]], None]] = {
+        "table": _table,
+        "json": _json_lines,
+        "csv": _csv,
+    }
+    writers[output_format](out, columns, rows)
+
+
+def _duplicated(columns: Sequence[str]) -> list[str]:
+    """Column names given more than once (a JSON object can hold each name once)."""
+    return sorted({name for name in columns if list(columns).count(name) > 1})
+
+
+def _text(value: Any) -> str:
+    """A non-NULL value as one piece of text (table and CSV cells)."""
+    if isinstance(value, bool):
+        return "TRUE" if value else "FALSE"
+    if isinstance(value, datetime | date | time):
+        return value.isoformat()
+    if isinstance(value, bytes | bytearray):
+        return value.hex()
+    if isinstance(value, float) and not math.isfinite(value):
+        return _non_finite(value)
+    return str(value)
+
+
+def _non_finite(value: float) -> str:
+    return "NaN" if math.isnan(value) else ("inf" if value > 0 else "-inf")
+
+
+def _json_value(value: Any) -> Any:
+    if value is None or isinstance(value, bool | int | str):
+        return value
+    if isinstance(value, float):
+        return value if math.isfinite(value) else _non_finite(value)
+    return _text(value)  # Decimal (exact, as text), timestamps, dates, times, binary
+
+
+def _json_lines(out: TextIO, columns: Sequence[str], rows: Iterable[Sequence[Any]]) -> None:
+    for row in rows:
+        record = {name: _json_value(value) for name, value in zip(columns, row, strict=True)}
+        out.write(json.dumps(record, ensure_ascii=False) + "\n")
+
+
+def _csv(out: TextIO, columns: Sequence[str], rows: Iterable[Sequence[Any]]) -> None:
+    writer = csv.writer(out, quoting=csv.QUOTE_NONNUMERIC, lineterminator="\n")
+    writer.writerow(columns)
+    for row in rows:
+        writer.writerow([_csv_value(value) for value in row])
+
+
+class _CsvNull:
+    """How NULL reaches the csv writer: QUOTE_NONNUMERIC leaves a "numeric" field unquoted and writes it as
+    its str(), so this is one (it has __float__) whose text is empty. None would come out quoted (``""``),
+    like the empty string. (Python 3.12's QUOTE_NOTNULL says this directly; we run on 3.11.)"""
+
+    def __float__(self) -> float:
+        return math.nan
+
+    def __str__(self) -> str:
+        return ""
+
+
+_CSV_NULL = _CsvNull()
+
+
+def _csv_value(value: Any) -> Any:
+    """NULL as an empty, unquoted field; finite numbers unquoted; everything else quoted text."""
+    if value is None:
+        return _CSV_NULL
+    if isinstance(value, int | Decimal) and not isinstance(value, bool):
+        return value
+    if isinstance(value, float) and math.isfinite(value):
+        return value
+    return _text(value)
+
+
+def _table(out: TextIO, columns: Sequence[str], rows: Iterable[Sequence[Any]]) -> None:
+    rows = list(rows)
+    cells = [[_cell(value) for value in row] for row in rows]
+    numeric = [
+        all(_is_number(row[i]) for row in rows if row[i] is not None)
+        and any(row[i] is not None for row in rows)
+        for i in range(len(columns))
+    ]
+    widths = [max([len(name), *(len(row[i]) for row in cells)]) for i, name in enumerate(columns)]
+
+    def line(values: Sequence[str]) -> str:
+        padded = (
+            value.rjust(width) if right else value.ljust(width)
+            for value, width, right in zip(values, widths, numeric, strict=True)
+        )
+        return "  ".join(padded).rstrip()
+
+    out.write(line(list(columns)) + "\n")
+    out.write("  ".join("-" * width for width in widths) + "\n")
+    for row in cells:
+        out.write(line(row) + "\n")
+    out.write(f"({len(rows)} row{'' if len(rows) == 1 else 's'})\n")
+
+
+def _cell(value: Any) -> str:
+    if value is None:
+        return NULL
+    return _text(value).replace("\n", "\\n").replace("\r", "\\r").replace("\t", "\\t")
+
+
+def _is_number(value: Any) -> bool:
+    return isinstance(value, int | float | Decimal) and not isinstance(value, bool)
+
+
+def _warehouse_options(function: Any) -> Any:
+    function = click.option("--connection", default=None, help=CONNECTION_HELP)(function)
+    return click.option("--warehouse", "warehouse_spec", default=None, help=WAREHOUSE_HELP)(function)
+
+
+def _format_option(function: Any) -> Any:
+    return click.option(
+        "--format",
+        "output_format",
+        type=click.Choice(FORMATS),
+        default="table",
+        show_default=True,
+        help="table (aligned, NULL as NULL), json (one object per line) or csv (NULL as an empty field)",
+    )(function)
+
+
+@click.group(cls=_Group)
 @click.option(
     "--debug", is_flag=True, help="Log everything (requests, statements) with tracebacks, on stderr"
 )
@@ -252,8 +472,7 @@ def main(debug: bool) -> None:
 @_source_options(site_required=False)
 @_knob_options
 @_client_options
-@click.option("--warehouse", "warehouse_spec", default=None, help=WAREHOUSE_HELP)
-@click.option("--connection", default=None, help="A connection name from connections.toml (real Snowflake)")
+@_warehouse_options
 @click.option("--source", "name", default="default", show_default=True, help="Source name in JIRA_SOURCES")
 @click.option("--full-refresh", is_flag=True, help="Ignore the watermark and re-read every issue")
 @click.pass_context
@@ -263,6 +482,10 @@ def run(ctx: click.Context, **params: Any) -> None:
     The source is its JIRA_SOURCES row with the flags given here applied; flags not given keep the row's
     values. Everything is checked before anything is written, and the row is only written if it changes.
     """
+    from jira_sync.credentials import static_credentials, token_from_env
+    from jira_sync.sync import run_sync
+    from jira_sync.warehouse import Warehouse
+
     name: str = params["name"]
     changes = _changes(ctx)
     token = _checked(token_from_env, params["token_env"])
@@ -319,6 +542,9 @@ def check(
     retry_seconds: float,
 ) -> None:
     """Check a source without writing anything: credentials, time zone, JQL, and how many issues it matches."""
+    from jira_sync.credentials import token_from_env
+    from jira_sync.jira import JiraClient, JiraCredentials, JiraError, source_jql
+
     changes = {"SITE_URL": site, "EMAIL": email, "JQL": jql, "PROJECTS": list(projects) or None}
     source = _checked(merge_source, None, "check", changes)
     credentials = JiraCredentials(token=_checked(token_from_env, token_env), email=email)
@@ -342,13 +568,74 @@ def check(
 
 @main.command()
 @click.argument("query")
-@click.option("--warehouse", "warehouse_spec", default=None, help=WAREHOUSE_HELP)
-@click.option("--connection", default=None, help="A connection name from connections.toml")
-def sql(query: str, warehouse_spec: str | None, connection: str | None) -> None:
-    """Run one SQL statement on the warehouse and print the rows as JSON lines."""
+@_warehouse_options
+@_format_option
+def sql(query: str, warehouse_spec: str | None, connection: str | None, output_format: str) -> None:
+    """Run one SQL statement on the warehouse and print its rows; NULL is always NULL (see --format)."""
     with open_warehouse(warehouse_spec, connection) as session:
-        for row in session.sql(query).collect():
-            click.echo(json.dumps(row.as_dict(), default=str, ensure_ascii=False))
+        columns, rows = fetch(session, query)
+    _print_rows(columns, rows, output_format)
+
+
+@main.command()
+@_warehouse_options
+@_format_option
+def status(warehouse_spec: str | None, connection: str | None, output_format: str) -> None:
+    """Print each source's status: the JIRA_SYNC_STATUS view, and NEXT_SCHEDULED_RUN of the task.
+
+    NEXT_SCHEDULED_RUN is not in the view (a view cannot read task metadata on both warehouses): with
+    --connection it is the next SCHEDULED run of SYNC_JIRA_TASK in Snowflake's TASK_HISTORY() for each enabled
+    source (NULL when the task is suspended or missing, or the role may not see it: a warning says so); the
+    embedded warehouse has no scheduler, so it is NULL there. Reads only: nothing is created or written.
+    """
+    folder = _checked(local_folder, warehouse_spec, connection)
+    if folder is not None and not (folder / f"{DEFAULT_DATABASE}.db").exists():
+        raise BadInput(
+            f"There is no warehouse in {folder} yet: run jira-sync run --warehouse local:{folder} first "
+            "(or point --warehouse at an existing one)."
+        )
+    with open_warehouse(warehouse_spec, connection) as session:
+        from jira_sync.warehouse import Warehouse
+
+        view = Warehouse(session).qualified(STATUS_VIEW)
+        try:
+            columns, rows = fetch(session, f'select * from {view} order by "SOURCE"')
+        except Exception as exc:
+            raise RunFailed(
+                f"cannot read {STATUS_VIEW}: {first_line(exc)}; the first sync with this version creates it "
+                "(jira-sync run, or CALL sync_jira())"
+            ) from None
+        next_run = _next_scheduled_run(session) if connection else None
+    enabled = columns.index("ENABLED")
+    _print_rows(
+        [*columns, "NEXT_SCHEDULED_RUN"],
+        [(*row, next_run if row[enabled] else None) for row in rows],
+        output_format,
+    )
+
+
+def _next_scheduled_run(session: Any) -> datetime | None:
+    """The next scheduled run of the task in the session's schema, from TASK_HISTORY(), which lists runs of
+    the last 7 days and the next one scheduled (state SCHEDULED); None if there is none or it is hidden."""
+    query = (
+        f"select min(scheduled_time) from table(information_schema.task_history(task_name => '{TASK_NAME}')) "
+        "where state = 'SCHEDULED' and database_name = current_database() and schema_name = current_schema()"
+    )
+    try:
+        _columns, rows = fetch(session, query)
+    except Exception as exc:  # no privilege on the task (OWNERSHIP, MONITOR or OPERATE), no database in use
+        log.warning("cannot read the next scheduled run of %s: %s", TASK_NAME, first_line(exc))
+        return None
+    return rows[0][0] if rows else None
+
+
+def _print_rows(columns: Sequence[str], rows: Sequence[Sequence[Any]], output_format: str) -> None:
+    if output_format == "json" and _duplicated(columns):
+        raise BadInput(
+            f"columns {', '.join(_duplicated(columns))} appear more than once: give them distinct aliases "
+            "(... AS NAME) for --format json"
+        )
+    _write_rows(click.get_text_stream("stdout"), columns, rows, output_format)
 
 
 @main.command()

@@ -16,7 +16,6 @@ from datetime import timedelta
 from decimal import Decimal
 from typing import Any, Literal
 
-from jira_sync.jira.client import validate_base_url
 from jira_sync.jira.errors import one_line
 from jira_sync.jira.jql import source_jql
 
@@ -162,6 +161,8 @@ class SourceConfig:
             raise ConfigError(
                 f"Source {name!r} has no site URL; " + where_to_fix(name, "SITE_URL", _URL_EXAMPLE, "--site")
             )
+        from jira_sync.jira.client import validate_base_url  # here: it brings in requests (see jira/__init__)
+
         try:
             validate_base_url(self.site_url)
         except ValueError as exc:  # its messages never repeat credentials found in the URL
@@ -214,6 +215,8 @@ class SourceConfig:
 
     @property
     def site_url_normalized(self) -> str:
+        from jira_sync.jira.client import validate_base_url
+
         return validate_base_url(self.site_url)
 
     @classmethod

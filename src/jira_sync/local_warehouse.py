@@ -3,25 +3,31 @@ Snowflake account is needed) or a real account named in connections.toml. Never 
 
 A warehouse that cannot be opened (a folder that is a file or cannot be written, a damaged database file, a
 connection that fails) raises `WarehouseError` with one line naming the fix, before anything is written.
+
+The embedded warehouse answers a NULL timestamp as NULL, as Snowflake does (fakesnow alone answers 1970-01-01,
+whichever client reads it): `null_timestamps` below says why it is corrected on the wire.
 """
 
 from __future__ import annotations
 
+import base64
 import contextlib
 import gc
+import json
 import logging
 import socket
 import tempfile
 import threading
 import time
 import warnings
-from collections.abc import Iterator
+from collections.abc import Awaitable, Callable, Iterator, MutableMapping
 from pathlib import Path
-from typing import Any
-
-from snowflake.snowpark import Session
+from typing import TYPE_CHECKING, Any
 
 from jira_sync.jira.errors import one_line
+
+if TYPE_CHECKING:  # Snowpark is imported where a session is made: `jira-sync --help` must not wait for it
+    from snowflake.snowpark import Session
 
 log = logging.getLogger(__name__)
 
@@ -89,12 +95,13 @@ def embedded_server(
     Like `fakesnow.server()`, but quiet (it logs every request at INFO) and startable more than once per
     process: calling `fakesnow.server()` imports the `fakesnow.server` module, which replaces that very
     function on the package, so a second call fails. `app`: an ASGI app to serve instead of fakesnow's own
-    (the deploy tests wrap it in one that records what the `snow` CLI sends).
+    (the deploy tests wrap it in one that records what the `snow` CLI sends). Either answers NULL timestamps
+    as NULL, as Snowflake does (`null_timestamps`).
     """
     import uvicorn
     from fakesnow.server import app as fakesnow_app
 
-    app = app or fakesnow_app
+    app = null_timestamps(app or fakesnow_app)
 
     for noisy in ("fakesnow", "fakesnow.server", "sqlglot", "snowflake"):
         logging.getLogger(noisy).setLevel(logging.ERROR)
@@ -156,6 +163,8 @@ def embedded_session(
     database_file = path / f"{database}.db"
     _check_database_file(database_file)
     parameters = {"FAKESNOW_DB_PATH": str(path), "nop_regexes": _NOP_REGEXES}
+    from snowflake.snowpark import Session
+
     with embedded_server(parameters) as connection:
         _SERVER_ERRORS.last = None
         session = Session.builder.configs({**connection, "server_session_keep_alive": True}).create()
@@ -222,6 +231,8 @@ def _check_database_file(database_file: Path) -> None:
 @contextlib.contextmanager
 def connection_session(name: str) -> Iterator[Session]:
     """A Snowpark Session on a real account, from a named connection in connections.toml."""
+    from snowflake.snowpark import Session
+
     try:
         session = Session.builder.config("connection_name", name).create()
     except Exception as exc:  # the connector's own errors: a missing name, a refused login, no network
@@ -246,3 +257,122 @@ def open_warehouse(spec: str | None = None, connection: str | None = None) -> It
         return
     with embedded_session(folder) as session:
         yield session
+
+
+# --- NULL timestamps ----------------------------------------------------------------------------------------
+#
+# NULL timestamps from the embedded warehouse as NULL: an ASGI wrapper around the fakesnow server.
+#
+# Snowflake sends a query's rows to the connector as Arrow (`queryResultFormat: arrow`), a timestamp column as
+# a struct of `epoch`, `fraction` (and `timezone` for TIMESTAMP_TZ), and a NULL timestamp as a NULL *struct*.
+# fakesnow 0.12.1 builds those structs without a validity bitmap (`fakesnow.arrow.timestamp_to_sf_struct`):
+# the NULL survives only in the children, and the connector, which reads a struct's own validity and then
+# its children's values, turns every NULL TIMESTAMP_TZ, _NTZ or _LTZ into 1970-01-01. Measured on
+# connector 4.7.5 and Snowpark 1.53 against fakesnow 0.12.1, no client-side path recovers it:
+# `Session.sql().collect()`, `DataFrame.to_pandas()`, `cursor.fetchall()` and `cursor.fetch_arrow_all()` all
+# answer 1970-01-01 (or its pandas Timestamp), and the JSON result format the connector could ask for instead
+# is refused (`ALTER SESSION SET PYTHON_CONNECTOR_QUERY_RESULT_FORMAT = 'json'`: not implemented). Rewriting
+# the user's SQL cannot do it either: a `SELECT *` around it changes nothing, and adding `col IS NULL` per
+# column needs the column list first, fails on SHOW/DESCRIBE/DML, and drops the inner ORDER BY's guarantee.
+#
+# So the answer is corrected where it is wrong, on the wire: for the query endpoint only, every timestamp
+# struct whose `epoch` child is NULL becomes a NULL struct, as Snowflake sends it. Every client path then
+# reads a real None (tests/jira_sync/test_cli_output.py checks `collect()` and the cursor). This relies only on
+# Snowflake's wire format, not on fakesnow's internals: if fakesnow fixes its encoding, this changes nothing.
+# On a real account nothing is wrapped; Snowflake's answers are already right.
+
+_QUERY_PATH = "/queries/v1/query-request"
+
+_Message = MutableMapping[str, Any]
+_Receive = Callable[[], Awaitable[_Message]]
+_Send = Callable[[_Message], Awaitable[None]]
+_ASGIApp = Callable[[_Message, _Receive, _Send], Awaitable[None]]
+
+
+def null_timestamps(app: _ASGIApp) -> _ASGIApp:
+    """`app` with its query answers' NULL timestamps sent as NULL structs (see the comment above)."""
+
+    async def wrapped(scope: _Message, receive: _Receive, send: _Send) -> None:
+        if scope.get("type") != "http" or scope.get("path") != _QUERY_PATH:
+            await app(scope, receive, send)
+            return
+        start: _Message | None = None
+        chunks: list[bytes] = []
+
+        async def corrected(message: _Message) -> None:
+            nonlocal start
+            if message["type"] == "http.response.start":
+                start = message
+                return
+            if message["type"] != "http.response.body" or start is None:
+                await send(message)
+                return
+            chunks.append(message.get("body", b""))
+            if message.get("more_body", False):
+                return
+            headers = list(start.get("headers", []))
+            body = b"".join(chunks)
+            if not any(name.lower() == b"content-encoding" for name, _ in headers):
+                body = fix_answer(body)
+            headers = [(n, v) for n, v in headers if n.lower() != b"content-length"]
+            await send({**start, "headers": [*headers, (b"content-length", str(len(body)).encode())]})
+            await send({"type": "http.response.body", "body": body})
+
+        await app(scope, receive, corrected)
+
+    return wrapped
+
+
+def fix_answer(body: bytes) -> bytes:
+    """A query answer (JSON) with its Arrow rowset's NULL timestamps made NULL structs; else `body` as is."""
+    try:
+        answer = json.loads(body)
+    except ValueError:
+        return body
+    data = answer.get("data") if isinstance(answer, dict) else None
+    if not isinstance(data, dict) or data.get("queryResultFormat") != "arrow" or not data.get("rowsetBase64"):
+        return body
+    fixed = fix_rowset(base64.b64decode(data["rowsetBase64"]))
+    if fixed is None:
+        return body
+    data["rowsetBase64"] = base64.b64encode(fixed).decode("ascii")
+    return json.dumps(answer, ensure_ascii=False, separators=(",", ":")).encode()
+
+
+def fix_rowset(rowset: bytes) -> bytes | None:
+    """An Arrow IPC stream with each timestamp struct NULL where its `epoch` is; None if none needed it."""
+    import pyarrow as pa
+
+    table = pa.ipc.open_stream(rowset).read_all()
+    columns = []
+    changed = False
+    for field, column in zip(table.schema, table.columns, strict=True):
+        logical = (field.metadata or {}).get(b"logicalType", b"").upper()
+        if pa.types.is_struct(field.type) and logical.startswith(b"TIMESTAMP"):
+            fixed = [_null_where_epoch_is(chunk) for chunk in column.chunks]
+            if any(chunk is not None for chunk in fixed):
+                changed = True
+                pairs = zip(fixed, column.chunks, strict=True)
+                column = pa.chunked_array(
+                    [old if new is None else new for new, old in pairs], type=field.type
+                )
+        columns.append(column)
+    if not changed:
+        return None
+    sink = pa.BufferOutputStream()
+    with pa.ipc.new_stream(sink, table.schema) as writer:
+        writer.write_table(pa.Table.from_arrays(columns, schema=table.schema))
+    return sink.getvalue().to_pybytes()
+
+
+def _null_where_epoch_is(chunk: Any) -> Any | None:
+    """The struct array NULL wherever its `epoch` is; None if that changes nothing."""
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    children = [chunk.field(i) for i in range(chunk.type.num_fields)]
+    # `epoch` comes first in Snowflake's timestamp structs; a struct already NULL stays NULL
+    missing = pc.or_(children[0].is_null(), chunk.is_null())
+    if missing.true_count == chunk.null_count:  # nothing hidden: already right, or no NULLs at all
+        return None
+    return pa.StructArray.from_arrays(children, fields=list(chunk.type), mask=missing)

@@ -12,7 +12,7 @@ from __future__ import annotations
 import hashlib
 from dataclasses import dataclass
 
-from jira_sync.model import ISSUES, TABLES, TIMESTAMP_TZ, VARCHAR, Column, Table
+from jira_sync.model import ISSUES, RUN_LOG, SOURCES, STATE, TABLES, TIMESTAMP_TZ, VARCHAR, Column, Table
 
 SCHEMA_VERSIONS = Table(
     "JIRA_SYNC_SCHEMA",
@@ -42,6 +42,42 @@ def _current_issue_columns() -> str:
     return ", ".join(f'"{n}"' for n in ISSUES.names if n not in ("IS_DELETED", "DELETED_AT"))
 
 
+STATUS_VIEW = "JIRA_SYNC_STATUS"
+
+
+def _latest_run(alias: str, columns: str, where: str = "") -> str:
+    """Each source's latest run (of those matching `where`) as a relation named `alias`, joined to `s`."""
+    return (
+        f'left join (select "SOURCE", {columns}, row_number() over (partition by "SOURCE" '
+        f'order by "STARTED_AT" desc, "RUN_ID" desc) "N" from {{{RUN_LOG.name}}}{where}) {alias} '
+        f'on {alias}."SOURCE" = s."NAME" and {alias}."N" = 1 '
+    )
+
+
+# JIRA_SYNC_STATUS: one row per source in JIRA_SOURCES, SQL that runs as written on Snowflake and fakesnow.
+# LAG_SECONDS: how far the watermark is behind now (NULL before the first checkpoint), both sides in UTC
+# (CONVERT_TIMEZONE('UTC', TIMESTAMP_TZ) cast to NTZ, and SYSDATE(), which is UTC NTZ), so neither the
+# session's time zone nor a daylight-saving change can skew it. LAST_RUN_*: the latest run whatever its
+# outcome (RUNNING while one runs); LAST_ERROR_*: the latest run that recorded an error, however old (a
+# source that failed, then recovered, shows both: compare LAST_ERROR_AT with LAST_RUN_STARTED_AT).
+# ISSUES_LIVE / ISSUES_DELETED: its rows in JIRA_ISSUES. The next scheduled run is task metadata, which no
+# view can read on both warehouses (on Snowflake only TASK_HISTORY() knows it, and it needs a privilege on
+# the task): `jira-sync status` adds it as NEXT_SCHEDULED_RUN.
+_STATUS_SELECT = (
+    's."NAME" "SOURCE", coalesce(s."ENABLED", true) "ENABLED", t."WATERMARK" "WATERMARK", '
+    'datediff(second, convert_timezone(\'UTC\', t."WATERMARK")::timestamp_ntz, sysdate()) "LAG_SECONDS", '
+    'r."STATUS" "LAST_RUN_STATUS", r."STARTED_AT" "LAST_RUN_STARTED_AT", r."ENDED_AT" "LAST_RUN_ENDED_AT", '
+    'e."ERROR_MESSAGE" "LAST_ERROR_MESSAGE", e."STARTED_AT" "LAST_ERROR_AT", '
+    'coalesce(i."LIVE", 0) "ISSUES_LIVE", coalesce(i."DELETED", 0) "ISSUES_DELETED" '
+    f"from {{{SOURCES.name}}} s "
+    f'left join {{{STATE.name}}} t on t."SOURCE" = s."NAME" '
+    + _latest_run("r", '"STATUS", "STARTED_AT", "ENDED_AT"')
+    + _latest_run("e", '"ERROR_MESSAGE", "STARTED_AT"', ' where "ERROR_MESSAGE" is not null')
+    + f'left join (select "SOURCE", count(case when {NOT_DELETED} then 1 end) "LIVE", '
+    f'count(case when {NOT_DELETED} then null else 1 end) "DELETED" from {{{ISSUES.name}}} group by "SOURCE") i '
+    'on i."SOURCE" = s."NAME"'
+)
+
 VIEWS = (
     View(
         "JIRA_ISSUES_CURRENT",
@@ -52,7 +88,17 @@ VIEWS = (
         'select i."SOURCE", i."ID" "ISSUE_ID", i."KEY" "ISSUE_KEY", l.value::varchar "LABEL" '
         f'from {{JIRA_ISSUES}} i, lateral flatten(input => i."LABELS") l where {NOT_DELETED}',
     ),
+    View(STATUS_VIEW, f"select {_STATUS_SELECT}"),
 )
+
+
+def view_named(name: str) -> View:
+    """The view called `name` (KeyError if there is none): look views up by name, never by position."""
+    for view in VIEWS:
+        if view.name == name:
+            return view
+    raise KeyError(f"no view named {name!r}")
+
 
 MANAGED_TABLES = (SCHEMA_VERSIONS, *TABLES)
 """Every table the connector creates, the version table first (it records the others)."""

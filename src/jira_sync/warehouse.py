@@ -29,7 +29,7 @@ import dataclasses
 import json
 import logging
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from typing import Any, Protocol, TypeVar
 
@@ -47,7 +47,7 @@ from jira_sync.model import (
     Table,
     iso_utc,
 )
-from jira_sync.schema import MANAGED_TABLES, NOT_DELETED, SCHEMA_VERSIONS, VIEWS, code_versions
+from jira_sync.schema import MANAGED_TABLES, NOT_DELETED, SCHEMA_VERSIONS, VIEWS, code_versions, view_named
 
 log = logging.getLogger(__name__)
 
@@ -56,7 +56,9 @@ DEFAULT_BATCH_SIZE = 500
 DEFAULT_MAX_BIND_BYTES = 8_000_000
 MAX_ERROR_MESSAGE_CHARS = 10_000
 
-ISSUES_CURRENT_VIEW, ISSUE_LABELS_VIEW = (view.name for view in VIEWS)
+# By name, not by position: VIEWS holds more views than these two (JIRA_SYNC_STATUS).
+ISSUES_CURRENT_VIEW = view_named("JIRA_ISSUES_CURRENT").name
+ISSUE_LABELS_VIEW = view_named("JIRA_ISSUE_LABELS").name
 
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 _NOT_DELETED = NOT_DELETED
@@ -249,28 +251,35 @@ def json_row_chunks(
         yield chunk
 
 
-@dataclass
 class Warehouse:
     """The connector's tables in one database and schema, reached through a Snowpark session.
 
     `database` and `schema` come from config: validated, upper-cased and quoted. With neither, the session's
-    current database and schema are used.
+    current database and schema are used. (A plain class, not a dataclass: the mutation check, which skips
+    decorated classes, must reach the checkpoint methods below.)
     """
 
-    session: Any  # snowflake.snowpark.Session (not imported: keeps this module importable without it)
-    database: str | None = None
-    schema: str | None = None
-    batch_size: int = DEFAULT_BATCH_SIZE
-    max_bind_bytes: int = DEFAULT_MAX_BIND_BYTES
-    _prefix: str = field(init=False, repr=False)
-
-    def __post_init__(self) -> None:
-        if self.database and not self.schema:
+    def __init__(
+        self,
+        session: Any,  # snowflake.snowpark.Session (not imported: keeps this module importable without it)
+        database: str | None = None,
+        schema: str | None = None,
+        batch_size: int = DEFAULT_BATCH_SIZE,
+        max_bind_bytes: int = DEFAULT_MAX_BIND_BYTES,
+    ) -> None:
+        if database and not schema:
             raise ValueError("a database needs a schema too")
-        parts = [quote_identifier(p) for p in (self.database, self.schema) if p]
-        self._prefix = "".join(p + "." for p in parts)
-        if self.batch_size < 1:
+        if batch_size < 1:
             raise ValueError("batch_size must be at least 1")
+        self.session = session
+        self.database = database
+        self.schema = schema
+        self.batch_size = batch_size
+        self.max_bind_bytes = max_bind_bytes
+        self._prefix = "".join(quote_identifier(p) + "." for p in (database, schema) if p)
+
+    def __repr__(self) -> str:
+        return f"Warehouse(database={self.database!r}, schema={self.schema!r})"
 
     # --- plumbing ------------------------------------------------------------------------------------
 

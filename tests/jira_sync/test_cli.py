@@ -57,7 +57,9 @@ def test_run_syncs_into_the_embedded_warehouse_and_prints_json_last(emulator: st
     again = json.loads(jira_sync("run", *common, "--warehouse", warehouse).stdout.strip().splitlines()[-1])
     assert (again["sources"][0]["issues_inserted"], again["sources"][0]["issues_updated"]) == (0, 0)
 
-    query = jira_sync("sql", "--warehouse", warehouse, "SELECT ID FROM JIRA_ISSUES WHERE NOT IS_DELETED")
+    query = jira_sync(
+        "sql", "--warehouse", warehouse, "--format", "json", "SELECT ID FROM JIRA_ISSUES WHERE NOT IS_DELETED"
+    )
     assert query.returncode == 0, query.stderr
     stored = {json.loads(line)["ID"] for line in query.stdout.strip().splitlines()}
     assert stored == eng_issue_ids(emulator)

@@ -14,7 +14,9 @@ from collections.abc import Iterator
 from datetime import timedelta
 
 import pytest
+import sqlglot
 from snowflake.snowpark import Session
+from sqlglot import exp
 from test_sync import add_source, stored, sync, truth
 
 from fakejira import FakeJira
@@ -94,7 +96,7 @@ def test_after_a_deploy_only_the_changed_objects_run_ddl(
     lacks a column the code has) re-creates that view and adds that column, and touches nothing else."""
     add_source(warehouse, jira)
     sync(warehouse, jira)
-    changed_view, unchanged_view = VIEWS
+    changed_view, *unchanged_views = VIEWS
     state = warehouse.qualified("JIRA_SYNC_STATE")
     snowpark_session.sql(f'alter table {state} drop column "BACKFILL_AFTER_ID"').collect()
     snowpark_session.sql(
@@ -106,7 +108,7 @@ def test_after_a_deploy_only_the_changed_objects_run_ddl(
 
     ddl = [s for s in sent if DDL.match(s)]
     assert any(changed_view.name in s and s.lower().startswith("create or replace view") for s in ddl), ddl
-    assert not any(unchanged_view.name in s for s in ddl), ddl
+    assert not any(view.name in s for view in unchanged_views for s in ddl), ddl
     assert any("BACKFILL_AFTER_ID" in s and s.lower().startswith("alter table") for s in ddl), ddl
     assert not any("JIRA_ISSUES\"" in s and s.lower().startswith("alter") for s in ddl), ddl
     assert warehouse.schema_versions() == code_versions()
@@ -142,3 +144,27 @@ def sync_all(warehouse: Warehouse, jira: FakeJira, **kwargs) -> dict:
     kwargs.setdefault("time_budget", timedelta(seconds=1))
     return run_sync(warehouse, static_credentials(jira.token, jira.email), **kwargs)
 
+
+
+def test_every_quoted_identifier_is_upper_case_as_snowflake_reads_it(
+    warehouse: Warehouse, jira: FakeJira, snowpark_session: Session
+) -> None:
+    """The embedded warehouse (DuckDB) matches quoted identifiers whatever their case; Snowflake does not
+    ("source" is not "SOURCE"). Every statement a sync and the state and log reads send is parsed as
+    Snowflake SQL, and each quoted identifier must be upper case, as the tables' names and columns are."""
+
+    def everything() -> None:
+        add_source(warehouse, jira)
+        sync(warehouse, jira)
+        jira.delete_issue(jira.ground_truth()[0]["key"])
+        sync(warehouse, jira)
+        warehouse.read_state("test")
+        warehouse.recent_runs("test")
+        warehouse.read_issues("test")
+
+    sent = statements(snowpark_session, everything)
+    assert len(sent) > 10
+    for sql in sent:
+        for identifier in sqlglot.parse_one(sql, read="snowflake").find_all(exp.Identifier):
+            if identifier.quoted:
+                assert identifier.name == identifier.name.upper(), f"{identifier.name!r} in {sql[:300]}"

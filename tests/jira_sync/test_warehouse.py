@@ -16,6 +16,7 @@ from jira_sync.warehouse import (
     ISSUE_LABELS_VIEW,
     ISSUES_CURRENT_VIEW,
     MergeCounts,
+    Scope,
     State,
     Warehouse,
     json_row_chunks,
@@ -363,14 +364,36 @@ def test_complete_window_deletes_and_moves_the_watermark_together(wh: Warehouse)
     )
     end = T0 + timedelta(hours=2)
 
+    at, upper = end + timedelta(minutes=1), end + timedelta(minutes=2)
     deleted = wh.complete_window(
-        source="acme", watermark=end, time_zone="UTC", run_id="r1", deleted_ids={2, 3}, deleted_at=SYNCED
+        source="acme",
+        watermark=end,
+        time_zone="Europe/Berlin",
+        run_id="r1-end",
+        deleted_ids={2, 3},
+        deleted_at=SYNCED,
+        at=at,
+        scope=Scope("project = ACME", "project in (ACME, OPS)", 17),
+        window_upper=upper,
     )
 
     assert deleted == 2
     assert wh.live_issue_ids("acme") == {1}
-    state = wh.read_state("acme")
-    assert state is not None and state.watermark == end
+    assert {r["ID"]: r["DELETED_AT"] for r in wh.read_issues("acme") if r["IS_DELETED"]} == {
+        2: SYNCED,
+        3: SYNCED,
+    }
+    assert wh.read_state("acme") == State(
+        source="acme",
+        watermark=end,
+        account_time_zone="Europe/Berlin",
+        window_upper=upper,
+        last_run_id="r1-end",
+        updated_at=at,
+        scope_jql="project = ACME",
+        backfill_jql="project in (ACME, OPS)",
+        backfill_after_id=17,
+    )
     assert (
         wh.complete_window(source="acme", watermark=end, time_zone="UTC", run_id="r2", deleted_at=SYNCED) == 0
     )

@@ -7,6 +7,7 @@ the same ground at random.
 
 from __future__ import annotations
 
+import threading
 import time
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -18,7 +19,7 @@ from snowflake.snowpark import Session
 from fakejira import FakeJira
 from jira_sync.config import SourceConfig
 from jira_sync.credentials import static_credentials
-from jira_sync.incremental import Batch, WindowWalk, floor_minute, updated_of
+from jira_sync.incremental import Batch, WindowWalk, _prefetched, floor_minute, updated_of
 from jira_sync.jira import JiraClient, JiraCredentials, source_jql
 from jira_sync.model import parse_jira_timestamp
 from jira_sync.sync import run_sync
@@ -66,15 +67,19 @@ def setup(warehouse: Warehouse, jira: FakeJira, **options: Any) -> SourceConfig:
     return config
 
 
-def test_an_update_the_index_has_not_seen_does_not_move_the_cursor(snowpark_session: Session) -> None:
+@pytest.mark.parametrize("position", [0, 24], ids=["first-on-its-page", "last-on-its-page"])
+def test_an_update_the_index_has_not_seen_does_not_move_the_cursor(
+    snowpark_session: Session, position: int
+) -> None:
     """Index 200 s behind an update made 130 s before the run (default search lag 60 s): the listing shows
     the issue at its old place, the fetch brings its new `updated`. Jumping the cursor there skipped every
-    unread issue in between (25 of 102 stored, SUCCEEDED)."""
+    unread issue in between (25 of 102 stored, SUCCEEDED). Listed last on its page, it is what the cursor
+    would move to; listed first, every confirmed issue after it must still move the cursor."""
     warehouse = Warehouse(snowpark_session)
     with FakeJira(issues=102, seed=3) as jira:
         setup(warehouse, jira, page_size=25, batch_size=10)
         jira.set_faults(search_lag_ms=200_000)
-        oldest = min(jira.ground_truth(), key=lambda i: i["updated"])
+        oldest = sorted(jira.ground_truth(), key=lambda i: i["updated"])[position]
         jira.update_issue(oldest["key"], {"summary": "edited; the index has not caught up"})
         ran = sync(warehouse, jira, jira_clock=lambda: datetime.now(UTC) + timedelta(seconds=130))
         assert ran["status"] == "SUCCEEDED", ran["error"]
@@ -269,6 +274,7 @@ def test_the_by_id_stretch_reads_its_window_alone_in_pages_of_the_sources_size_a
     assert "ORDER BY updated DESC" in asked[0][0] and asked[0][1] == 1  # the probe: one issue, the newest
     by_id = [size for jql, size in asked if "ORDER BY id" in jql]
     assert by_id and set(by_id) == {2}
+    assert "ORDER BY id" in asked[-1][0]  # the stretch reached the window's end: nothing left to list
     assert batches[-1].issues == [] and batches[-1].watermark == max(edited) + timedelta(milliseconds=1)
     assert walk.final_watermark == max(edited) + timedelta(milliseconds=1)
 
@@ -400,9 +406,7 @@ def test_a_by_id_stretch_ends_just_after_the_crowded_minute() -> None:
         for key in keys[7:9]:
             jira.update_issue(key, {"summary": "after"})
         minute = floor_minute(parse_jira_timestamp(jira.get_issue(keys[1])["fields"]["updated"]))
-        _, batches, client = walk_all(
-            jira, lower=minute - timedelta(minutes=1), batch_size=10, page_size=2
-        )
+        _, batches, client = walk_all(jira, lower=minute - timedelta(minutes=1), batch_size=10, page_size=2)
     fetched = sorted(issue["key"] for batch in batches for issue in batch.issues)
     assert fetched == sorted(keys[:9])
     by_id = [jql for jql, _ in client.asked if "ORDER BY id" in jql]
@@ -411,3 +415,38 @@ def test_a_by_id_stretch_ends_just_after_the_crowded_minute() -> None:
     assert Batch([], minute + timedelta(minutes=1)) in batches  # the stretch's checkpoint
     after_stretch = client.asked[client.asked.index((by_id[-1], 2)) + 1 :]
     assert after_stretch and all("ORDER BY updated ASC" in jql for jql, _ in after_stretch)
+
+
+class FetchWatchingClient(JiraClient):
+    """The real client, signalling each bulk fetch as it is sent (by the ids it asks for)."""
+
+    def __init__(self, jira: FakeJira) -> None:
+        super().__init__(jira.url, JiraCredentials(jira.token, jira.email))
+        self.sent: dict[tuple[str, ...], threading.Event] = {}
+        self.fields_asked: list[list[str]] = []
+
+    def expect(self, ids: list[str]) -> threading.Event:
+        return self.sent.setdefault(tuple(ids), threading.Event())
+
+    def post(self, path: str, json_body: Any) -> Any:
+        if path.endswith("/issue/bulkfetch"):
+            self.fields_asked.append(list(json_body["fields"]))
+            self.expect(list(json_body["issueIdsOrKeys"])).set()
+        return super().post(path, json_body)
+
+
+def test_the_next_batch_is_fetched_while_the_caller_writes_this_one() -> None:
+    """Jira and the warehouse work at the same time: while the caller holds batch n (writing it), the fetch of
+    batch n+1 is already on its way, up to the last batch; the fields asked are the walk's."""
+    with FakeJira(issues=9, seed=16) as jira:
+        client = FetchWatchingClient(jira)
+        ids = sorted(str(i) for i in truth(jira))
+        chunks = [ids[n : n + 3] for n in range(0, len(ids), 3)]
+        batches = _prefetched(client, ids, 3, ["updated", "summary"])
+        for n, chunk in enumerate(chunks):
+            assert [issue["id"] for issue in next(batches)] == chunk
+            if n + 1 < len(chunks):
+                assert client.expect(chunks[n + 1]).wait(timeout=30), f"batch {n + 1} was not prefetched"
+        assert next(batches, None) is None
+        client.close()
+    assert client.fields_asked and all(f == ["updated", "summary"] for f in client.fields_asked)

@@ -1,6 +1,11 @@
-"""The connector's Jira side: HTTP client, search and bulk fetch, JQL building."""
+"""The connector's Jira side: HTTP client, search and bulk fetch, JQL building.
 
-from jira_sync.jira.client import JiraClient, JiraCredentials, RequestStats, validate_base_url
+The client's names are imported on first use (PEP 562): the client brings in requests, which commands
+that never talk to Jira (`jira-sync --help`, `sql`, `status`) should not wait for.
+"""
+
+from typing import TYPE_CHECKING, Any
+
 from jira_sync.jira.errors import JiraAuthError, JiraError, JiraRequestError, JiraUnavailableError
 from jira_sync.jira.jql import jql_wall_time, source_jql, strip_order_by, window_jql
 from jira_sync.jira.search import (
@@ -13,6 +18,20 @@ from jira_sync.jira.search import (
     iter_search_pages,
     story_points_field_ids,
 )
+
+if TYPE_CHECKING:
+    from jira_sync.jira.client import JiraClient, JiraCredentials, RequestStats, validate_base_url
+
+_CLIENT_NAMES = frozenset({"JiraClient", "JiraCredentials", "RequestStats", "validate_base_url"})
+
+
+def __getattr__(name: str) -> Any:
+    if name in _CLIENT_NAMES:
+        from jira_sync.jira import client
+
+        return getattr(client, name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
 
 __all__ = [
     "BulkFetchResult",
