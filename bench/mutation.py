@@ -236,6 +236,15 @@ EQUIVALENT: list[tuple[str, str, str, str]] = [
         'pending: Future[list[dict]] | None = ""',
         "`pending` is only read as `pending or ...`: an empty string is as false as None",
     ),
+    *(
+        (
+            "Warehouse._checkpoint",
+            'self._upsert(STATE, [row], update_columns=[k for k in row if k != "SOURCE"])',
+            f'self._upsert(STATE, [row], update_columns=[k for k in row if k != "{key}"])',
+            'the MERGE matches on SOURCE, so also setting "SOURCE" to the incoming value changes nothing',
+        )
+        for key in ("XXSOURCEXX", "source")
+    ),
     (
         "WindowWalk.batches",
         "if value <= newest and (confirmed is None or value > confirmed):",

@@ -399,6 +399,38 @@ def test_complete_window_deletes_and_moves_the_watermark_together(wh: Warehouse)
     )
 
 
+def test_a_batch_checkpoint_keeps_the_scope_and_window_end_the_state_holds(wh: Warehouse) -> None:
+    """A batch moves the watermark and says nothing of the scope or of the last window's end: what the state
+    holds of them stays (a backfill under way must not be forgotten by the next batch of the window walk)."""
+    scope = Scope("project = ACME", "project in (ACME, OPS)", 17)
+    upper = T0 + timedelta(hours=1)
+    wh.complete_window(
+        source="acme",
+        watermark=T0,
+        time_zone="UTC",
+        run_id="r1",
+        deleted_at=SYNCED,
+        scope=scope,
+        window_upper=upper,
+    )
+    later = T0 + timedelta(minutes=30)
+    wh.commit_batch([issue_row(1, later)], source="acme", watermark=later, time_zone="UTC", run_id="r2")
+    state = wh.read_state("acme")
+    assert state is not None and state.watermark == later and state.last_run_id == "r2"
+    assert (state.scope, state.window_upper) == (scope, upper)
+
+
+def test_a_full_refresh_batch_rewrites_rows_as_new_as_the_stored_ones(wh: Warehouse) -> None:
+    """`force` (full refresh) reaches the MERGE: an equally new copy replaces the stored row, e.g. after a
+    change to the flattening; without it, it does not."""
+    wh.commit_batch([issue_row(1, T0)], source="acme", watermark=T0, time_zone="UTC", run_id="r1")
+    changed = issue_row(1, T0, summary="flattened anew")
+    wh.commit_batch([changed], source="acme", watermark=T0, time_zone="UTC", run_id="r2")
+    assert wh.read_issues("acme")[0]["SUMMARY"] == "Issue 1"
+    wh.commit_batch([changed], source="acme", watermark=T0, time_zone="UTC", run_id="r3", force=True)
+    assert wh.read_issues("acme")[0]["SUMMARY"] == "flattened anew"
+
+
 # --- state, run log, sources ---------------------------------------------------------------------------
 
 
