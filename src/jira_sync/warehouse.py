@@ -19,8 +19,10 @@ shapes a few choices, each measured on fakesnow 0.12.1 (see tests/jira_sync/test
   The watermark can never get ahead of what is stored.
 - Keys whose value is None are left out of the JSON: fakesnow turns a JSON null into a VARIANT 'null' (and
   Snowflake keeps JSON nulls as VARIANT nulls too), while a missing key is SQL NULL on both.
-- TIMESTAMP_TZ columns are read back as `DATE_PART(EPOCH_MICROSECOND, ...)`: fakesnow's server answers a NULL
-  timestamp as 1970-01-01, which would turn "no watermark yet" into "synced up to 1970".
+- TIMESTAMP_TZ columns are read back as `DATE_PART(EPOCH_MICROSECOND, ...)`: fakesnow's own server answers a
+  NULL timestamp as 1970-01-01, which would turn "no watermark yet" into "synced up to 1970". (The embedded
+  warehouse's server corrects that answer, local_warehouse.py; this read does not depend on it, so it also
+  holds against a bare fakesnow server.)
 """
 
 from __future__ import annotations
