@@ -500,8 +500,8 @@ def run(ctx: click.Context, **params: Any) -> None:
         if row is None:
             _require_new_source_settings(name, changes, folder)
         source = _checked(merge_source, row, name, changes)
-        warehouse.ensure_schema()
         if not same_source(row, source):
+            warehouse.ensure_schema()  # a new warehouse has no tables yet; a sync's first read checks the rest
             warehouse.upsert_source(source)
         summary = run_sync(
             warehouse,

@@ -35,6 +35,7 @@ from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from typing import Any, Protocol, TypeVar
 
+from jira_sync.jira.errors import one_line
 from jira_sync.model import (
     ARRAY,
     IDENTIFIER,
@@ -63,7 +64,6 @@ ISSUES_CURRENT_VIEW = view_named("JIRA_ISSUES_CURRENT").name
 ISSUE_LABELS_VIEW = view_named("JIRA_ISSUE_LABELS").name
 
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
-_NOT_DELETED = NOT_DELETED
 
 
 def quote_identifier(name: str) -> str:
@@ -208,10 +208,6 @@ def _typed_selects(
     return ", ".join(selects), decode
 
 
-def one_line_error(exc: BaseException) -> str:
-    return " ".join(str(exc).split())[:300]
-
-
 def _json_default(value: Any) -> Any:
     if isinstance(value, datetime):
         return iso_utc(value)
@@ -301,17 +297,14 @@ class Warehouse:
         a sync run calls `ensure_schema` through `read_plan`, which costs nothing when nothing changed."""
         self.ensure_schema(check_all_tables=True)
 
-    def ensure_schema(
-        self, stored: Mapping[str, str] | None = None, *, check_all_tables: bool = False
-    ) -> list[str]:
+    def ensure_schema(self, *, check_all_tables: bool = False) -> list[str]:
         """Bring each table and view whose recorded version differs from the code's to the code's definition,
         record the new versions, and return the names of the objects changed.
 
         Tables: created if missing, columns added (never dropped or retyped). Views: replaced only when
         their definition changed, since a replaced view breaks the streams on it.
         """
-        if stored is None:
-            stored = self.schema_versions()
+        stored = self.schema_versions()
         wanted = code_versions()
         changed = []
         for table in MANAGED_TABLES:
@@ -375,7 +368,7 @@ class Warehouse:
         try:
             plan = self._read_plan(wanted)
         except Exception as exc:  # a table or column missing: the schema predates this code
-            log.info("schema not current (%s): bringing it up to date", one_line_error(exc))
+            log.info("schema not current (%s): bringing it up to date", one_line(str(exc))[:300])
             self.ensure_schema()
             return self._read_plan(wanted)
         if not plan.schema_current:
@@ -537,14 +530,14 @@ class Warehouse:
     def live_issue_ids(self, source: str) -> set[int]:
         """Ids of the source's issues not marked deleted."""
         rows = self._sql(
-            f'select "ID" from {self.qualified(ISSUES.name)} where "SOURCE" = ? and {_NOT_DELETED}',
+            f'select "ID" from {self.qualified(ISSUES.name)} where "SOURCE" = ? and {NOT_DELETED}',
             [source],
         )
         return {int(r[0]) for r in rows}
 
     def read_issues(self, source: str, *, include_deleted: bool = True) -> list[dict[str, Any]]:
         """The source's issue rows by ID, typed (datetimes, dates, parsed VARIANTs): for checks and tools."""
-        where = '"SOURCE" = ?' + ("" if include_deleted else f" and {_NOT_DELETED}")
+        where = '"SOURCE" = ?' + ("" if include_deleted else f" and {NOT_DELETED}")
         return self._select(ISSUES, where, [source], order='"ID"')
 
     # --- checkpoints: issue changes first, then the state that they make safe ------------------------
