@@ -4,7 +4,9 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: demo test lint bench clean
+DEMO := .jira-sync/demo
+
+.PHONY: demo test lint bench clean dashboard
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -13,11 +15,16 @@ $(STAMP): pyproject.toml
 	touch $(STAMP)
 
 demo: $(STAMP)
-	$(BIN)/jira-sync demo
+	$(BIN)/jira-sync demo --dir $(DEMO)
+
+# The dashboard on the demo's warehouse (filled first if there is none), at http://127.0.0.1:8501; Ctrl-C stops it.
+dashboard: $(STAMP)
+	test -f $(DEMO)/JIRA_SYNC.db || $(BIN)/jira-sync demo --dir $(DEMO)
+	$(BIN)/jira-sync dashboard --warehouse local:$(DEMO)
 
 test: $(STAMP)
 	$(BIN)/ruff check src tests bench
-	$(BIN)/python -m pytest
+	$(BIN)/python -m pytest -n 2
 
 bench: $(STAMP)
 	$(BIN)/python -m bench

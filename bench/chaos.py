@@ -24,7 +24,9 @@ A trial (all of it drawn from its seed, printed on its line; `--replay SEED` run
 * the comparison, for the issues in the source's scope, of `JIRA_ISSUES` with `jira.ground_truth()`:
   lost (live and in scope in Jira, no row at all), stale (live row older than Jira's `updated`), duplicated
   (more than one row per source and id), wrongly deleted (row marked deleted, issue live and in scope), and
-  deletions not reflected (issue deleted or out of scope in Jira, row still live).
+  deletions not reflected (issue deleted or out of scope in Jira, row still live); and children off: a row of
+  a child table (changelog, comments, worklogs, links, sprint membership) missing for an issue live and in
+  scope, or still live when it or its issue is gone.
 
 When a trial finds something, Jira's clock is moved 90 minutes on and two more runs are made, to tell an
 issue that is only late (e.g. hidden for the hour after a DST change) from one that is lost for good; the
@@ -81,13 +83,21 @@ TIME_ZONES = (
 )
 DST_ZONES = ("Pacific/Auckland", "America/Los_Angeles", "Europe/Berlin")
 FAULT_KINDS = ("429", "5xx", "drop", "truncate", "trickle", "lag-below", "lag-above")
-COUNTS = ("lost", "stale", "duplicated", "wrongly_deleted", "not_deleted")
+COUNTS = ("lost", "stale", "duplicated", "wrongly_deleted", "not_deleted", "children_off")
 COUNT_LABELS = {
     "lost": "lost",
     "stale": "stale",
     "duplicated": "duplicated",
     "wrongly_deleted": "wrongly deleted",
     "not_deleted": "deletions not reflected",
+    "children_off": "children off",
+}
+CHILD_TABLES = {  # the child tables and their keys, compared with the emulator's issues
+    "JIRA_ISSUE_CHANGELOG": ("ISSUE_ID", "HISTORY_ID", "ITEM_INDEX"),
+    "JIRA_COMMENTS": ("ID",),
+    "JIRA_WORKLOGS": ("ID",),
+    "JIRA_ISSUE_LINKS": ("ID",),
+    "JIRA_ISSUE_SPRINTS": ("ISSUE_ID", "SPRINT_ID"),
 }
 YEAR_MS = 365 * 86_400_000
 DAY_MS = 86_400_000
@@ -291,7 +301,8 @@ class Editor:
             if not live:
                 return
             kind = rng.choices(
-                ("update", "bulk", "create", "delete", "move", "comment"), (45, 6, 14, 8, 14, 13)
+                ("update", "bulk", "create", "delete", "move", "comment", "worklog", "uncomment", "link"),
+                (40, 6, 12, 8, 12, 8, 6, 4, 4),
             )[0]
             target = rng.choice(near) if near else rng.choice(live)["id"]
             try:
@@ -328,9 +339,31 @@ class Editor:
             project = rng.choice(PROJECTS)
             issue = jira.move_issue(target, project)
             self._note(issue, f"move->{project}")
-        else:
+        elif kind == "comment":
             jira.add_comment(target, "a comment under chaos")
             self._note({"id": target}, "comment")
+        elif kind == "worklog":  # log time, or take back the latest time logged
+            logged = jira.issue_truth(target)["worklogs"]
+            if logged and rng.random() < 0.4:
+                jira.delete_worklog(int(logged[-1]["id"]))
+            else:
+                jira.add_worklog(target, rng.randint(1, 8) * 900, "time under chaos")
+            self._note({"id": target}, "worklog")
+        elif kind == "uncomment":  # edit or delete a comment
+            comments = jira.issue_truth(target)["comments"]
+            if not comments:
+                raise KeyError(target)
+            if rng.random() < 0.5:
+                jira.edit_comment(target, comments[0]["id"], "edited under chaos")
+            else:
+                jira.delete_comment(target, comments[0]["id"])
+            self._note({"id": target}, "uncomment")
+        else:
+            other = rng.choice(live)["id"]
+            if str(other) == target:
+                raise KeyError(target)
+            jira.add_issue_link(target, other)
+            self._note({"id": target}, "link")
 
 
 # --- running the CLI -----------------------------------------------------------------------------------
@@ -582,6 +615,50 @@ def compare(rows: list[dict[str, Any]], truth: list[dict[str, Any]], scope: Sequ
     return found
 
 
+def expected_children(jira: FakeJira, truth: list[dict[str, Any]], scope: Sequence[str]) -> dict[str, set]:
+    """The live rows each child table should hold: those of the issues live and in the source's scope."""
+    expected: dict[str, set] = {table: set() for table in CHILD_TABLES}
+    for issue in truth:
+        if issue["deleted"] or issue["project"] not in scope:
+            continue
+        whole = jira.issue_truth(issue["id"])
+        iid = int(whole["id"])
+        for history in whole["changelog"]:
+            expected["JIRA_ISSUE_CHANGELOG"] |= {(iid, int(history["id"]), n) for n in range(len(history["items"]))}
+        expected["JIRA_COMMENTS"] |= {(int(c["id"]),) for c in whole["comments"]}
+        expected["JIRA_WORKLOGS"] |= {(int(w["id"]),) for w in whole["worklogs"]}
+        expected["JIRA_ISSUE_LINKS"] |= {(int(link["id"]),) for link in whole["links"]}
+        expected["JIRA_ISSUE_SPRINTS"] |= {(iid, int(s)) for s in whole["sprint_ids"]}
+    return expected
+
+
+def compare_children(stored: dict[str, set], expected: dict[str, set]) -> list[tuple[str, str, str]]:
+    """(table, key, what) for each child row missing, or live when its issue or itself is gone."""
+    found = []
+    for table, want in expected.items():
+        have = stored.get(table, set())
+        found += [(table, str(key), "missing") for key in sorted(want - have)]
+        found += [(table, str(key), "live, gone in Jira") for key in sorted(have - want)]
+    return found
+
+
+def read_children(folder: Path) -> dict[str, set]:
+    """The live rows of each child table, by key."""
+    from jira_sync.local_warehouse import embedded_session
+
+    with embedded_session(folder) as session:
+        return {
+            table: {
+                tuple(int(v) for v in row)
+                for row in session.sql(
+                    f"select {', '.join(keys)} from {table} where SOURCE = ? and not coalesce(IS_DELETED, false)",
+                    params=[SOURCE],
+                ).collect()
+            }
+            for table, keys in CHILD_TABLES.items()
+        }
+
+
 def _as_datetime(value: Any) -> datetime:
     if isinstance(value, datetime):
         return value if value.tzinfo else value.replace(tzinfo=UTC)
@@ -696,13 +773,20 @@ def run_trial(seed: int, options: Options = Options()) -> TrialResult:
         settled_ms = _settle_point(jira, source_lag_s)
         jira.set_faults(**CALM_FAULTS)
         converge_args = [*argv, *_knob_args(knobs, True)]
+        if "--deletion-sweep-minutes" in flags:  # while under chaos the audit log finds deletions (the
+            converge_args += ["--deletion-sweep-minutes", "0"]  # default cadence); moves need the sweep
         result.converged = _converge(launcher, jira, converge_args, env, settled_ms, options, runs)
         result.found = compare(read_warehouse(folder), jira.ground_truth(), scope)
+        truth = jira.ground_truth()
+        result.found["children_off"] = compare_children(read_children(folder), expected_children(jira, truth, scope))
         if options.recheck_minutes and any(result.found.values()):  # lost for good, or only late?
             jira.set_faults(clock_offset_ms=jira.app.faults.config.clock_offset_ms + options.recheck_minutes * 60_000)
             for _ in range(2):
                 runs.append(run_cli(launcher, converge_args, env, "recheck", options.converge_timeout, None, jira))
             result.recheck = compare(read_warehouse(folder), jira.ground_truth(), scope)
+            result.recheck["children_off"] = compare_children(
+                read_children(folder), expected_children(jira, jira.ground_truth(), scope)
+            )
     except Exception as e:  # a broken trial is reported, not fatal to the bench
         result.error = f"{type(e).__name__}: {e}"
         with contextlib.suppress(Exception):

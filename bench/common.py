@@ -58,9 +58,13 @@ def _fmt(value: Any) -> str:
 
 @dataclass(frozen=True)
 class Emulator:
+    """A running `python -m fakejira`: where it answers, its account, its pid and how long it took to start."""
+
     url: str
-    email: str
-    token: str
+    email: str = "demo@example.com"
+    token: str = "demo-token"
+    pid: int = 0
+    startup_seconds: float = 0.0
 
     def projects(self) -> list[str]:
         import requests
@@ -71,28 +75,21 @@ class Emulator:
 
 
 @contextlib.contextmanager
-def emulator_process(issues: int, seed: int = 1, latency_ms: int = 0) -> Iterator[Emulator]:
-    """The emulator in its own process, started as users start it, so its CPU and memory are not ours."""
-    command = [
-        sys.executable,
-        "-m",
-        "fakejira",
-        "--port",
-        "0",
-        "--issues",
-        str(issues),
-        "--seed",
-        str(seed),
-        "--latency-ms",
-        str(latency_ms),
-    ]
+def emulator_process(
+    issues: int, seed: int = 1, latency_ms: int = 0, options: Sequence[str] = ()
+) -> Iterator[Emulator]:
+    """The emulator in its own process, started as users start it (with `options`), so its CPU and memory
+    are not ours; its start-up lasts until it prints its URL."""
+    command = [sys.executable, "-m", "fakejira", "--port", "0", "--issues", str(issues), "--seed", str(seed)]
+    command += ["--latency-ms", str(latency_ms), *options]
+    started = time.perf_counter()
     process = subprocess.Popen(command, stdout=subprocess.PIPE, text=True)
     try:
         assert process.stdout is not None
         url = process.stdout.readline().strip()
         if not url.startswith("http"):
             raise RuntimeError(f"the emulator did not start: {url!r}")
-        yield Emulator(url=url, email="demo@example.com", token="demo-token")
+        yield Emulator(url=url, pid=process.pid, startup_seconds=time.perf_counter() - started)
     finally:
         process.terminate()
         process.wait(timeout=30)

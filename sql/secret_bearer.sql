@@ -1,8 +1,9 @@
--- jira-sync: a bearer credential (scoped API token or OAuth 2.0 access token) instead of email + token.
+-- jira-sync: a bearer credential (an OAuth 2.0 access token) instead of email + token. A scoped API token is
+-- not one: Atlassian takes it with the email, as basic auth, through the gateway (README, FAQ).
 -- Bearer tokens must use the gateway URL https://api.atlassian.com/ex/jira/<cloudId>, so the network rule
 -- allows api.atlassian.com. Run after sql/setup.sql, the token in the environment, never on the command line,
 -- then bind the new secret to the procedures and add sources with auth => 'bearer' (see README):
---   read -rs JIRA_API_TOKEN       # paste the scoped or OAuth token
+--   read -rs JIRA_API_TOKEN       # paste the OAuth access token
 --   export JIRA_API_TOKEN
 --   snow sql --silent -f sql/secret_bearer.sql \
 --     -D "database=JIRA_SYNC" -D "schema=JIRA" -D "role=JIRA_SYNC_ROLE"

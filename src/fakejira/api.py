@@ -4,7 +4,12 @@
         requests.get(f"{jira.url}/rest/api/3/myself", auth=(jira.email, jira.token))
         jira.update_issue("ENG-1", {"status": "Done"})
 
-The helpers call the Site directly (same semantics as the /_fakejira/ control endpoints).
+The helpers call the Site directly (same semantics as the /_fakejira/ control endpoints). Ground truth for
+comparing a sync with the site: `ground_truth()` (every issue ever), `reference_truth()` (every project,
+user, field, status, status category, issue type, priority, resolution, version, component, board and
+sprint) and `issue_truth(id_or_key)` (one issue's complete changelog, comments and deleted comment ids,
+worklogs and deleted worklog ids, links, sprint ids, parent key), all JSON as the REST API renders it, with
+this emulator's URL in `self` links.
 """
 
 from __future__ import annotations
@@ -22,6 +27,7 @@ from fakejira.catalog import BASE
 from fakejira.faults import FaultConfig, Faults
 from fakejira.generator import DEMO_EMAIL, DEMO_TOKEN, generate_site
 from fakejira.render import full_issue
+from fakejira.render_cache import DEFAULT_BUDGET_MIB
 from fakejira.search import ListingChurn, PageHook
 from fakejira.server import App, FakeJiraHTTPServer, make_tls_dir
 from fakejira.store import Account, Site
@@ -39,11 +45,17 @@ class FakeJira:
         tls: bool = False,
         port: int = 0,
         site: Site | None = None,
+        render_cache_mib: float = DEFAULT_BUDGET_MIB,
+        prerender: bool = False,
         **faults: Any,
     ) -> None:
-        """`faults`: any FaultConfig setting (rate_limit, error_rate, search_lag_ms, script, ...)."""
+        """`faults`: any FaultConfig setting (rate_limit, error_rate, search_lag_ms, script, ...).
+        `render_cache_mib`: rendered issues kept (0: every answer rendered afresh); `prerender`: render
+        every issue with every field when started, in this process (`python -m fakejira` does it on every
+        core), so the first bulk fetch costs what the next ones do."""
         self.site = site or generate_site(issues, seed, time_zone)
-        self.app = App(self.site, Faults(FaultConfig(latency_ms=latency_ms, **faults)))
+        self.app = App(self.site, Faults(FaultConfig(latency_ms=latency_ms, **faults)), render_cache_mib)
+        self._prerender = prerender
         self._tls = tls
         self._port = port
         self._server: FakeJiraHTTPServer | None = None
@@ -55,7 +67,12 @@ class FakeJira:
     def start(self) -> FakeJira:
         self._tls_dir = make_tls_dir() if self._tls else None
         self._server = FakeJiraHTTPServer(self.app, self._port, self._tls_dir)
-        self._thread = threading.Thread(target=self._server.serve_forever, name="fakejira", daemon=True)
+        if self._prerender:
+            self.app.renders.warm()
+        # serve_forever checks for shutdown() between polls: 50 ms instead of 500 makes stop() that quick.
+        self._thread = threading.Thread(
+            target=self._server.serve_forever, kwargs={"poll_interval": 0.05}, name="fakejira", daemon=True
+        )
         self._thread.start()
         return self
 
@@ -120,10 +137,52 @@ class FakeJira:
     def delete_worklog(self, worklog_id: int) -> None:
         self.site.delete_worklog(worklog_id)
 
+    def edit_comment(
+        self, id_or_key: str | int, comment_id: str | int, body: str, author: str | None = None
+    ) -> dict[str, Any]:
+        """New body; the comment's `updated` and the issue's `updated` move (PUT .../comments/{id})."""
+        return self.site.edit_comment(id_or_key, comment_id, body, author=author)
+
+    def delete_comment(self, id_or_key: str | int, comment_id: str | int, author: str | None = None) -> None:
+        """The comment goes from every listing; the issue's `updated` moves (DELETE .../comments/{id})."""
+        self.site.delete_comment(id_or_key, comment_id, author=author)
+
+    def move_to_sprint(
+        self, id_or_key: str | int, sprint_id: int | None, author: str | None = None
+    ) -> dict[str, Any]:
+        """Into an active or future sprint (None: the backlog): Sprint field, "Sprint" changelog item."""
+        return self.site.move_to_sprint(id_or_key, sprint_id, author=author)
+
+    def add_issue_link(
+        self, outward: str | int, inward: str | int, link_type: str = "Blocks", author: str | None = None
+    ) -> dict[str, Any]:
+        """`outward` blocks (or clones, duplicates, relates to) `inward`; returns the link as `outward` shows it."""
+        return self.site.add_issue_link(outward, inward, link_type, author=author)
+
+    def delete_issue_link(self, link_id: int | str, author: str | None = None) -> None:
+        self.site.delete_issue_link(link_id, author=author)
+
+    def add_version(self, project: str, name: str, **details: Any) -> dict[str, Any]:
+        """details: description, release_date, start_date (YYYY-MM-DD), released, archived."""
+        return self.site.add_version(project, name, **details)
+
+    def update_version(self, version_id: str | int, **changes: Any) -> dict[str, Any]:
+        """changes: name, description, released, archived, releaseDate."""
+        return self.site.update_version(version_id, **changes)
+
+    def add_component(
+        self, project: str, name: str, description: str = "", lead: str | None = None
+    ) -> dict[str, Any]:
+        return self.site.add_component(project, name, description, lead)
+
     def get_issue(self, id_or_key: str | int) -> dict[str, Any] | None:
         """The newest version of a live issue with every field, as GET /issue/{idOrKey} renders it."""
         issue = full_issue(self.site, id_or_key)
-        return None if issue is None else json.loads(json.dumps(issue).replace(BASE, self.url))
+        return None if issue is None else self._public(issue)
+
+    def _public(self, value: Any) -> Any:
+        """`value` as HTTP clients get it: a copy with the server's URL where the site keeps a placeholder."""
+        return json.loads(json.dumps(value).replace(BASE, self.url))
 
     def set_time_zone(self, account_id: str, tz: str) -> None:
         self.site.set_time_zone(account_id, tz)
@@ -139,6 +198,14 @@ class FakeJira:
 
     def ground_truth(self) -> list[dict[str, Any]]:
         return self.site.ground_truth()
+
+    def reference_truth(self) -> dict[str, list[dict[str, Any]]]:
+        """Every reference entity, by kind (see the module docstring)."""
+        return self._public(self.site.reference_truth())
+
+    def issue_truth(self, id_or_key: str | int) -> dict[str, Any]:
+        """One issue's children and links (see the module docstring); deleted issues too."""
+        return self._public(self.site.issue_truth(id_or_key))
 
     def request_log(self) -> dict[str, Any]:
         """{"requests": [{method, path, endpoint, status, jql?, account?, fault?, time}], "counts", "total"}

@@ -1,9 +1,11 @@
 """Static Jira Cloud metadata: status categories, statuses, priorities, resolutions, issue types, fields.
 
 These are the objects a real Jira Cloud site renders inside issues (``fields.status``, ``fields.priority``...)
-and lists from ``GET /rest/api/3/field``. They are built once and shared by every issue, which keeps a
-100,000-issue site small in memory. Every ``self`` URL starts with :data:`BASE`, a placeholder the HTTP layer
-replaces by the server's real base URL when it serialises a response (the port is only known after binding).
+and lists from ``GET /rest/api/3/field``, ``/status``, ``/statuscategory``, ``/issuetype``, ``/priority`` and
+``/resolution``: one catalog for both, so every id an issue or a changelog item carries resolves in the
+lists. They are built once and shared by every issue, which keeps a 100,000-issue site small in memory.
+Every ``self`` URL starts with :data:`BASE`, a placeholder the HTTP layer replaces by the server's real base
+URL when it serialises a response (the port is only known after binding).
 """
 
 from __future__ import annotations
@@ -36,9 +38,14 @@ def _category(cid: int, key: str, color: str, name: str) -> dict[str, Any]:
 
 
 # Jira's fixed status categories (ids, keys and colour names as Jira Cloud renders them).
+CATEGORY_UNDEFINED = _category(1, "undefined", "medium-gray", "No Category")
 CATEGORY_TODO = _category(2, "new", "blue-gray", "To Do")
 CATEGORY_IN_PROGRESS = _category(4, "indeterminate", "yellow", "In Progress")
 CATEGORY_DONE = _category(3, "done", "green", "Done")
+STATUS_CATEGORIES = [CATEGORY_UNDEFINED, CATEGORY_TODO, CATEGORY_IN_PROGRESS, CATEGORY_DONE]
+"""What ``GET /rest/api/3/statuscategory`` lists, in Jira's order (no status uses "No Category")."""
+CATEGORY_ENUM = {"new": "TODO", "indeterminate": "IN_PROGRESS", "done": "DONE"}
+"""A category key as the newer status API (``/statuses/search``) names it."""
 
 
 def _status(sid: str, name: str, category: dict[str, Any], description: str = "") -> dict[str, Any]:
@@ -85,6 +92,21 @@ PRIORITIES: dict[str, dict[str, Any]] = _by_name(
     _priority("4", "Low", "low"),
     _priority("5", "Lowest", "lowest"),
 )
+DEFAULT_PRIORITY = "Medium"
+# What the priority lists add to the short form issues embed: Jira Cloud's default descriptions and colours.
+_PRIORITY_DETAILS = {
+    "Highest": ("This problem will block progress.", "#d04437"),
+    "High": ("Serious problem that could block progress.", "#f15C75"),
+    "Medium": ("Has the potential to affect progress.", "#f79232"),
+    "Low": ("Minor problem or easily worked around.", "#707070"),
+    "Lowest": ("Trivial problem with little or no impact on progress.", "#999999"),
+}
+
+
+def priority_details(name: str) -> dict[str, Any]:
+    """A priority as ``GET /priority`` and ``/priority/search`` list it (the embedded form plus details)."""
+    description, color = _PRIORITY_DETAILS[name]
+    return {**PRIORITIES[name], "description": description, "statusColor": color}
 
 
 def _resolution(rid: str, name: str, description: str) -> dict[str, Any]:
@@ -102,6 +124,7 @@ RESOLUTIONS: dict[str, dict[str, Any]] = _by_name(
     _resolution("10002", "Duplicate", "The problem is a duplicate of an existing issue."),
     _resolution("10003", "Cannot Reproduce", "All attempts at reproducing this issue failed."),
 )
+DEFAULT_RESOLUTION = "Done"
 
 
 def _issue_type(tid: str, name: str, level: int, avatar: int, description: str) -> dict[str, Any]:
@@ -125,6 +148,8 @@ ISSUE_TYPES: dict[str, dict[str, Any]] = _by_name(
     _issue_type("10004", "Sub-task", -1, 10316, "A small piece of work that's part of a larger task."),
 )
 
+# Link types. An issue linked with `outwardIssue` X "blocks" X (type.outward); X shows the same link with
+# `inwardIssue` pointing back, read with type.inward ("is blocked by").
 LINK_TYPES: list[dict[str, Any]] = [
     {
         "id": "10000",
@@ -211,6 +236,8 @@ _SYSTEM: list[tuple[str, str, str | None, str | None, str, list[str]]] = [
 
 # Custom fields: (numeric id, name, schema type, items, custom type key, searcher-less clause name)
 CUSTOM_FIELDS: list[tuple[int, str, str, str | None, str]] = [
+    # The pre-2023 way company-managed projects named an issue's epic: the epic's key, where `parent` is absent.
+    (10014, "Epic Link", "any", None, _GH + "gh-epic-link"),
     (10016, "Story point estimate", "number", None, _GH + "jsw-story-points"),
     (10019, "Rank", "any", None, _GH + "gh-lexo-rank"),
     (10020, "Sprint", "array", "json", _GH + "gh-sprint"),
@@ -229,6 +256,7 @@ CUSTOM_FIELDS: list[tuple[int, str, str, str | None, str]] = [
     (10041, "Budget Code", "string", None, _CFT + "textfield"),
 ]
 
+CF_EPIC_LINK = "customfield_10014"
 CF_STORY_POINT_ESTIMATE = "customfield_10016"
 CF_RANK = "customfield_10019"
 CF_SPRINT = "customfield_10020"

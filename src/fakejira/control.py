@@ -1,5 +1,17 @@
 """The control API under /_fakejira/: change the site while clients run against it (JSON in and out, no auth,
 never subject to faults). The Python API (fakejira.api.FakeJira) calls the same Site methods directly.
+
+Issues: POST /issues, GET|PUT|DELETE /issues/{idOrKey}, POST /issues/{idOrKey}/move.
+Children: POST /issues/{idOrKey}/comments, PUT|DELETE /issues/{idOrKey}/comments/{commentId} (edit, delete),
+POST /issues/{idOrKey}/worklogs, DELETE /worklogs/{worklogId}, POST /issues/{idOrKey}/sprint ({"sprintId"}:
+move to an active or future sprint, null: to the backlog), POST /issue-links ({"outward", "inward", "type"}),
+DELETE /issue-links/{linkId}.
+Projects: POST /projects/{key}/versions, PUT /versions/{id}, POST /projects/{key}/components.
+Ground truth: GET /ground-truth (every issue ever), GET /ground-truth/reference (every project, user, field,
+status, status category, issue type, priority, resolution, version, component, board and sprint), GET
+/ground-truth/issues/{idOrKey} (one issue's changelog, comments and deleted comment ids, worklogs and deleted
+worklog ids, links, sprint ids, parent key; deleted issues too). Accounts, faults, the request log, search
+hooks and the render cache's figures have their own paths below.
 """
 
 from __future__ import annotations
@@ -61,6 +73,76 @@ def _comment(app: Any, req: Request) -> tuple[int, dict]:
     body = _body(req)
     return 201, app.site.add_comment(
         req.params["idOrKey"], str(body.get("body", "")), author=body.get("author")
+    )
+
+
+@CONTROL.add("PUT", "/_fakejira/issues/{idOrKey}/comments/{commentId}", auth=False)
+def _edit_comment(app: Any, req: Request) -> dict:
+    body = _body(req)
+    return app.site.edit_comment(
+        req.params["idOrKey"], req.params["commentId"], str(_need(body, "body")), author=body.get("author")
+    )
+
+
+@CONTROL.add("DELETE", "/_fakejira/issues/{idOrKey}/comments/{commentId}", auth=False)
+def _delete_comment(app: Any, req: Request) -> dict:
+    app.site.delete_comment(req.params["idOrKey"], req.params["commentId"], author=_body(req).get("author"))
+    return {"id": req.params["commentId"], "deleted": True}
+
+
+@CONTROL.add("POST", "/_fakejira/issues/{idOrKey}/sprint", auth=False)
+def _move_to_sprint(app: Any, req: Request) -> dict:
+    body = _body(req)
+    sprint = _need(body, "sprintId")
+    return app.site.move_to_sprint(
+        req.params["idOrKey"], None if sprint is None else int(sprint), author=body.get("author")
+    )
+
+
+@CONTROL.add("POST", "/_fakejira/issue-links", auth=False)
+def _add_link(app: Any, req: Request) -> tuple[int, dict]:
+    body = _body(req)
+    return 201, app.site.add_issue_link(
+        str(_need(body, "outward")),
+        str(_need(body, "inward")),
+        str(body.get("type", "Blocks")),
+        author=body.get("author"),
+    )
+
+
+@CONTROL.add("DELETE", "/_fakejira/issue-links/{linkId}", auth=False)
+def _delete_link(app: Any, req: Request) -> dict:
+    app.site.delete_issue_link(int(req.params["linkId"]), author=_body(req).get("author"))
+    return {"id": req.params["linkId"], "deleted": True}
+
+
+VERSION_DETAILS = {
+    "description": "description",
+    "releaseDate": "release_date",
+    "startDate": "start_date",
+    "released": "released",
+    "archived": "archived",
+}
+"""Body keys of a new version (Jira's names) -> Site.add_version's arguments."""
+
+
+@CONTROL.add("POST", "/_fakejira/projects/{key}/versions", auth=False)
+def _add_version(app: Any, req: Request) -> tuple[int, dict]:
+    body = _body(req)
+    details = {arg: body[key] for key, arg in VERSION_DETAILS.items() if key in body}
+    return 201, app.site.add_version(req.params["key"], str(_need(body, "name")), **details)
+
+
+@CONTROL.add("PUT", "/_fakejira/versions/{versionId}", auth=False)
+def _update_version(app: Any, req: Request) -> dict:
+    return app.site.update_version(req.params["versionId"], **_body(req))
+
+
+@CONTROL.add("POST", "/_fakejira/projects/{key}/components", auth=False)
+def _add_component(app: Any, req: Request) -> tuple[int, dict]:
+    body = _body(req)
+    return 201, app.site.add_component(
+        req.params["key"], str(_need(body, "name")), str(body.get("description", "")), body.get("lead")
     )
 
 
@@ -127,6 +209,16 @@ def _ground_truth(app: Any, req: Request) -> list[dict]:
     return app.site.ground_truth()
 
 
+@CONTROL.add("GET", "/_fakejira/ground-truth/reference", auth=False)
+def _reference_truth(app: Any, req: Request) -> dict:
+    return app.site.reference_truth()
+
+
+@CONTROL.add("GET", "/_fakejira/ground-truth/issues/{idOrKey}", auth=False)
+def _issue_truth(app: Any, req: Request) -> dict:
+    return app.site.issue_truth(req.params["idOrKey"])
+
+
 @CONTROL.add("GET", "/_fakejira/requests", auth=False)
 def _requests(app: Any, req: Request) -> dict:
     return app.log.snapshot()
@@ -136,6 +228,12 @@ def _requests(app: Any, req: Request) -> dict:
 def _reset_requests(app: Any, req: Request) -> dict:
     app.log.reset()
     return {"reset": True}
+
+
+@CONTROL.add("GET", "/_fakejira/render-cache", auth=False)
+def _render_cache(app: Any, req: Request) -> dict:
+    """Entries, bytes, budget, hits and misses of the render cache (of the process that answers)."""
+    return app.renders.stats()
 
 
 @CONTROL.add("POST", "/_fakejira/search-hooks/skip-ids", auth=False)

@@ -3,6 +3,16 @@
 Never reads the clock: the data spans July 2021 to 30 June 2026, so the same arguments always give the same
 site, in any process. Issue creation comes in bursts (imports, bulk creates) and some edits are bulk edits
 touching 50+ issues in one minute, because same-minute clusters are what break watermark logic in connectors.
+
+What a sync of the whole picture meets, each chosen by rule so tests can find it (n = issue id - 10000):
+- sprints on every software board: closed ones every two weeks since July 2021, one active on 30 June 2026,
+  future ones after it; issues are in closed sprints they were carried over from and at most one open one;
+- versions per project and quarter: released, the older ones also archived, the last two unreleased;
+- epics named two ways: by `parent`, or, for a story/task/bug with n % EPIC_LINK_EVERY == 0, only by the
+  older Epic Link custom field (company-managed projects before Atlassian's parent migration);
+- issue links in both directions (the source shows `outwardIssue`, the target `inwardIssue`, one link id);
+- the outliers of :mod:`fakejira.lifecycle` (hundreds of histories, comments past one embedded page),
+  edited comments, and worklogs of which about 1 in 20 were deleted.
 """
 
 from __future__ import annotations
@@ -22,6 +32,7 @@ from fakejira.lifecycle import (
     GenSpec,
     SiteData,
     jira_time,
+    mix64,
     parse_jira_time,
     simulate,
 )
@@ -86,6 +97,11 @@ TIME_ZONES = (
     "America/Sao_Paulo",
     "Pacific/Auckland",
 )
+
+EPIC_LINK_EVERY = 3
+"""Stories, tasks and bugs with an epic and n % EPIC_LINK_EVERY == 0 name it by Epic Link, not `parent`."""
+LINK_PERCENT = 15
+"""About this share of issues (n > 5) link to one or two older issues."""
 
 DEMO_EMAIL, DEMO_TOKEN = "demo@example.com", "demo-token"
 LIMITED_EMAIL, LIMITED_TOKEN = "limited@example.com", "limited-token"
@@ -158,6 +174,20 @@ def _projects(users: list[dict[str, Any]]) -> list[dict[str, Any]]:
     return projects
 
 
+def _issue_links(seed: int, n: int) -> list[tuple[int, int, int]]:
+    """(link id, target n, link type index) of the links generated issue `n` makes to older issues."""
+    mixed = mix64(seed, n, 1)
+    if n <= 5 or mixed % 100 >= LINK_PERCENT:
+        return []
+    links: list[tuple[int, int, int]] = []
+    for j in range(1 + (mixed >> 8) % 2):
+        pick = mix64(seed, n, 2 + j)
+        target, kind = pick % n, (pick >> 32) % len(c.LINK_TYPES)
+        if all((target, kind) != (t, k) for _, t, k in links):  # Jira refuses the same link twice
+            links.append((10_000 + n * 4 + j, target, kind))
+    return links
+
+
 def _components(projects: list[dict[str, Any]]) -> dict[str, list[dict[str, Any]]]:
     out: dict[str, list[dict[str, Any]]] = {}
     cid = 10_000
@@ -197,6 +227,7 @@ def _versions(projects: list[dict[str, Any]]) -> dict[str, list[dict[str, Any]]]
                         "released": ms < END_MS,
                         "releaseDate": f"{when:%Y-%m-%d}",
                         "_ms": ms,
+                        "_start": f"{datetime(year, 3 * quarter - 2, 1):%Y-%m-%d}",  # lists show it, issues not
                     }
                 )
                 vid += 1
@@ -249,6 +280,9 @@ def _boards_and_sprints(projects: list[dict[str, Any]]) -> tuple[list[dict], dic
             if state == "closed":
                 sprint["completeDate"] = f"{end + timedelta(hours=2):%Y-%m-%dT%H:%M:%S}.000Z"
             sprint["_end_ms"] = end_ms
+            sprint["_start_ms"] = int(start.timestamp() * 1000)
+            if state == "closed":
+                sprint["_complete_ms"] = end_ms + 2 * 3_600_000
             sprints[p["key"]].append(sprint)
             sid += 1
             number += 1
@@ -316,11 +350,14 @@ def generate_site(issues: int, seed: int, time_zone: str = "UTC") -> Site:
     parents: list[list[int]] = [[] for _ in projects]
     records: list[IssueRecord] = []
     worklogs: list[Worklog] = []
+    links: dict[int, list[tuple[int, int, int, bool]]] = {}
     for n, created_ms in enumerate(created):
         p = bisect.bisect(cumulative, rng.random() * cumulative[-1])
         kind, parent = _issue_type(rng, epics[p], parents[p])
         spec = GenSpec(n, created_ms, kind, p, tuple(members.get(n, ())))
         life = simulate(data, spec)
+        if life.status not in c.DONE_STATUSES:  # what its sprints depend on (the replay itself does not)
+            spec = GenSpec(n, created_ms, kind, p, spec.bulk, unfinished=True)
         numbers[p] += 1
         iid = 10_000 + n
         fields: dict[str, Any] = {
@@ -340,9 +377,16 @@ def generate_site(issues: int, seed: int, time_zone: str = "UTC") -> Site:
             "labels": life.labels,
         }
         if parent is not None:
-            fields["parent"] = {"id": str(10_000 + parent), "key": records[parent].issue["key"]}
+            ref = {"id": str(10_000 + parent), "key": records[parent].issue["key"]}
+            if kind != "Sub-task" and n % EPIC_LINK_EVERY == 0:
+                fields[c.CF_EPIC_LINK] = ref  # rendered as the epic's key; no `parent` at all
+            else:
+                fields["parent"] = ref
         key = f"{projects[p]['key']}-{numbers[p]}"
         records.append(IssueRecord(iid, {"id": str(iid), "key": key, "fields": fields}, gen=spec))
+        for link_id, target, kind_index in _issue_links(seed, n):
+            links.setdefault(iid, []).append((link_id, 10_000 + target, kind_index, True))
+            links.setdefault(10_000 + target, []).append((link_id, iid, kind_index, False))
         if kind == "Epic":
             epics[p].append(n)
         elif kind != "Sub-task":
@@ -380,4 +424,4 @@ def generate_site(issues: int, seed: int, time_zone: str = "UTC") -> Site:
             users[2]["accountId"], BEARER_EMAIL, BEARER_TOKEN, "Integration Bot", time_zone, auth="bearer"
         ),
     ]
-    return Site(data, accounts, records, worklogs, boards, time_zone)
+    return Site(data, accounts, records, worklogs, boards, time_zone, links)

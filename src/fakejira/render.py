@@ -1,8 +1,18 @@
-"""Issue -> Jira JSON: field selection (`*all`, `*navigable`, `-field`), expands, changelog truncation.
+"""Issue -> Jira JSON: field selection (`*all`, `*navigable`, `-field`), expands, changelog and comment
+truncation.
 
 A stored issue holds only its light fields; this module adds the replayed rich ones (description, custom
-fields, comments...) and the computed ones (subtasks, links, time tracking) only when the request selects
-them, so a search asking for `id,key,updated` costs almost nothing even on a 100,000-issue site.
+fields, comments...) and the computed ones (subtasks, links, sprints, Epic Link, time tracking) only when the
+request selects them, so a search asking for `id,key,updated` costs almost nothing even on a 100,000-issue
+site.
+
+Embedded lists are cut as Jira Cloud cuts them: `changelog` (expand) holds the latest 40 histories on search
+and bulk fetch, 100 on GET issue; the `comment` field holds the latest :data:`COMMENT_EMBED_LIMIT` comments
+with `startAt`/`maxResults`/`total` saying so, and `GET /issue/{id}/comment` pages the rest.
+
+Expands honoured, as peers ask for them: `renderedFields`, `names` and `schema` (per issue here; once per
+page on search), `changelog`, `transitions` (the workflow's moves from the issue's status). Others
+(`operations`, `editmeta`, `versionedRepresentations`) are accepted and ignored.
 """
 
 from __future__ import annotations
@@ -13,20 +23,28 @@ from typing import Any
 
 from fakejira import adf
 from fakejira import catalog as c
-from fakejira.lifecycle import rich_fields
+from fakejira.lifecycle import WORKFLOW, rich_fields
 from fakejira.store import IssueRecord, Site
 
 ISSUE_EXPAND = "renderedFields,names,schema,operations,editmeta,changelog,versionedRepresentations"
 ALL_FIELDS: tuple[str, ...] = tuple(f["id"] for f in c.FIELDS if f["id"] not in ("issuekey", "thumbnail"))
 NAVIGABLE_FIELDS = frozenset(f for f in ALL_FIELDS if f in c.NAVIGABLE)
+COMPUTED_CUSTOM = frozenset({c.CF_SPRINT, c.CF_EPIC_LINK})
+"""Custom fields rendered from site state (sprint moves, the epic's current key), not from the replay."""
 RICH = frozenset(
-    {"description", "environment", "duedate", "components", "fixVersions", "versions", "issuelinks"}
-    | {f"customfield_{num}" for num, *_ in c.CUSTOM_FIELDS}
+    {"description", "environment", "duedate", "components", "fixVersions", "versions"}
+    | {f"customfield_{num}" for num, *_ in c.CUSTOM_FIELDS if f"customfield_{num}" not in COMPUTED_CUSTOM}
 )
 SEARCH_CHANGELOG_LIMIT = 40
 """Histories Jira embeds per issue for `expand=changelog` on search and bulk fetch (the latest ones)."""
 ISSUE_CHANGELOG_LIMIT = 100
 """...and on GET /issue/{idOrKey}."""
+COMMENT_EMBED_LIMIT = 100
+"""Comments an issue's `comment` field holds (the latest ones; `total` counts all). Atlassian documents no
+figure; 100 is what Jira Cloud is reported to return (GET /issue with 120 comments gave 100, the oldest left
+out: atlassian/atlassian-mcp-server#230), the default and observed cap of GET /issue/{id}/comment
+(pycontribs/jira#1938), and Atlassian asks clients to read the cut from `maxResults`/`total` rather than
+assume one (KB "Changing maxResults parameter for Jira Cloud REST API")."""
 
 
 @dataclass(frozen=True)
@@ -76,69 +94,42 @@ class FieldSelection:
         ]
 
 
-def _issue_ref(site: Site, rec: IssueRecord) -> dict[str, Any]:
-    """How Jira shows another issue inside this one (parent, subtasks, links)."""
-    f = rec.issue["fields"]
-    return {
-        "id": rec.issue["id"],
-        "key": rec.issue["key"],
-        "self": f"{c.BASE}/rest/api/3/issue/{rec.iid}",
-        "fields": {
-            "summary": f["summary"],
-            "status": f["status"],
-            "priority": f["priority"],
-            "issuetype": f["issuetype"],
-        },
-    }
-
-
 def _rich(site: Site, rec: IssueRecord, issue: dict[str, Any]) -> dict[str, Any]:
     if rec.gen is None:
         base: dict[str, Any] = {fid: None for fid in RICH}
-        base.update(components=[], fixVersions=[], versions=[], _links=[])
+        base.update(components=[], fixVersions=[], versions=[])
         return base
     project = site.projects[rec.gen.project]["key"]
     return rich_fields(site.data, rec.gen, project, issue["fields"]["resolution"] is not None)
-
-
-def _links(site: Site, links: list[tuple[int, int, int]]) -> list[dict[str, Any]]:
-    out = []
-    for link_id, target_n, type_index in links:
-        target = site.record(10_000 + target_n)
-        if target is not None and not target.deleted:
-            out.append(
-                {
-                    "id": str(link_id),
-                    "self": f"{c.BASE}/rest/api/3/issueLink/{link_id}",
-                    "type": c.LINK_TYPES[type_index],
-                    "outwardIssue": _issue_ref(site, target),
-                }
-            )
-    return out
 
 
 def _computed(site: Site, rec: IssueRecord, fid: str, light: dict[str, Any]) -> Any:
     """Fields derived from other state at render time."""
     if fid == "parent":
         parent = site.record(light["parent"]["id"])
-        return _issue_ref(site, parent) if parent is not None else light["parent"]
+        return site.issue_ref(parent) if parent is not None else light["parent"]
     if fid == "subtasks":
         return [
-            _issue_ref(site, ch)
-            for ch in site.children(rec.iid)
-            if ch.issue["fields"]["issuetype"]["subtask"]
+            site.issue_ref(ch) for ch in site.children(rec.iid) if ch.issue["fields"]["issuetype"]["subtask"]
         ]
+    if fid == "issuelinks":
+        return site.links_of(rec)
+    if fid == c.CF_SPRINT:
+        return site.sprint_field(rec, light)
+    if fid == c.CF_EPIC_LINK:
+        return site.epic_link(light)
     if fid == "comment":
-        comments = site.comments(rec.iid)
+        comments = site.comments_of(rec)
+        shown = comments[-COMMENT_EMBED_LIMIT:]
         return {
-            "comments": comments,
+            "comments": shown,
             "self": f"{c.BASE}/rest/api/3/issue/{rec.iid}/comment",
-            "maxResults": len(comments),
+            "maxResults": len(shown),
             "total": len(comments),
-            "startAt": 0,
+            "startAt": len(comments) - len(shown),
         }
     if fid == "worklog":
-        logs = site.worklogs(rec.iid)
+        logs = site.live_worklogs_of(rec)
         return {"startAt": 0, "maxResults": 20, "total": len(logs), "worklogs": logs[:20]}
     spent = site.time_spent(rec.iid)
     if fid in ("timespent", "aggregatetimespent"):
@@ -170,10 +161,8 @@ def issue_fields(site: Site, rec: IssueRecord, issue: dict[str, Any], wanted: li
     for fid in wanted:
         if fid == "parent" and "parent" not in light:
             continue  # Jira omits parent for issues without one
-        if fid in light and fid != "parent":
+        if fid in light and fid not in ("parent", *COMPUTED_CUSTOM):
             out[fid] = light[fid]
-        elif fid == "issuelinks":
-            out[fid] = _links(site, rich["_links"])
         elif fid in rich:
             out[fid] = rich[fid]
         else:
@@ -197,6 +186,32 @@ def rendered_value(value: Any) -> Any:
     if isinstance(value, dict) and value.get("type") == "doc":
         return "".join(f"<p>{adf.escape(line)}</p>" for line in adf.to_text(value).split("\n") if line)
     return None
+
+
+TRANSITION_IDS = {name: str(11 + 10 * i) for i, name in enumerate(c.STATUSES)}
+"""One transition per target status, its id fixed by the status ("11" To Do, "31" In Progress...), as a Jira
+workflow numbers its transitions: the same id leads to the same status from wherever it is offered."""
+
+
+def transitions_of(status_name: str) -> list[dict[str, Any]]:
+    """`expand=transitions` (and GET /issue/{id}/transitions): the moves the workflow offers from a status,
+    the statuses the generator's own lifecycle moves to from there, each once, named after its target, as a
+    simplified Jira workflow names them."""
+    targets = dict.fromkeys(WORKFLOW.get(status_name, ()))
+    return [
+        {
+            "id": TRANSITION_IDS[name],
+            "name": name,
+            "to": c.STATUSES[name],
+            "hasScreen": False,
+            "isGlobal": False,
+            "isInitial": False,
+            "isAvailable": True,
+            "isConditional": False,
+            "isLooped": False,
+        }
+        for name in targets
+    ]
 
 
 def issue_bean(
@@ -229,9 +244,11 @@ def issue_bean(
         bean["schema"] = schema_of(fields)
     if list(properties):
         bean["properties"] = {}
+    if "transitions" in expand:
+        bean["transitions"] = transitions_of(issue["fields"]["status"]["name"])
     bean["fields"] = fields
     if "changelog" in expand:
-        bean["changelog"] = changelog_page(site.changelog(rec.iid), changelog_limit)
+        bean["changelog"] = changelog_page(site.histories_of(rec), changelog_limit)
     return bean
 
 

@@ -1,5 +1,6 @@
-"""Jira Cloud REST endpoints (platform v3 + the two Agile ones): paths, parameters, bodies and errors as the
-published OpenAPI spec and Jira Cloud's observed behaviour say.
+"""Jira Cloud REST endpoints (platform v3 + Agile boards and sprints): paths, parameters, bodies and errors as
+the published OpenAPI spec and Jira Cloud's observed behaviour say. The reference lists (statuses, issue types,
+priorities, resolutions, project versions and components, sprints) live in :mod:`fakejira.rest_reference`.
 
 Handlers are functions of (app, request) returning JSON-able values; the server serialises them.
 """
@@ -14,14 +15,25 @@ import threading
 from datetime import UTC, datetime
 from typing import Any
 
-from fakejira import adf, jql
+from fakejira import adf, jql, reference, rest_reference
 from fakejira import catalog as c
 from fakejira.jql_structure import parse_queries
 from fakejira.lifecycle import jira_time, parse_jira_time
-from fakejira.render import ISSUE_CHANGELOG_LIMIT, FieldSelection, issue_bean
+from fakejira.render import ISSUE_CHANGELOG_LIMIT, FieldSelection, transitions_of
+from fakejira.render_cache import Shape
 from fakejira.search import PageRequest, decode_token, encode_token
 from fakejira.store import IssueRecord
-from fakejira.web import NOT_FOUND_ISSUE, ApiError, Request, Router, error_body
+from fakejira.web import (
+    NOT_FOUND_ISSUE,
+    ApiError,
+    RawJson,
+    Request,
+    Router,
+    error_body,
+    page_bean,
+    paged,
+    raw_object,
+)
 
 ROUTES = Router()
 REMOVED = (
@@ -32,27 +44,6 @@ WORKLOG_PAGE = 1000
 UNSERVED_ISSUE = "Retriable error or payload constraint: the issue could not be returned. Try again later."
 """The `issueErrors` text for an issue that exists but was not served (the `bulkfetch_unserved*` faults)."""
 _TRIGGERS = threading.Lock()  # the one-shot triggers below are counted down by concurrent requests
-
-
-def _paged(items: list[Any], start: int, size: int) -> tuple[list[Any], bool]:
-    chunk = items[max(start, 0) : max(start, 0) + max(size, 0)]
-    return chunk, max(start, 0) + len(chunk) >= len(items)
-
-
-def page_bean(url: str, start: int, size: int, total: int, values: list[Any]) -> dict[str, Any]:
-    """Jira's offset PageBean (self, nextPage, startAt, maxResults, total, isLast, values)."""
-    last = start + len(values) >= total
-    page: dict[str, Any] = {
-        "self": f"{url}?startAt={start}&maxResults={size}",
-        "maxResults": size,
-        "startAt": start,
-        "total": total,
-        "isLast": last,
-        "values": values,
-    }
-    if not last:
-        page["nextPage"] = f"{url}?startAt={start + size}&maxResults={size}"
-    return page
 
 
 def visible_record(app: Any, req: Request, id_or_key: str) -> IssueRecord:
@@ -115,7 +106,7 @@ def _project_search(app: Any, req: Request) -> dict[str, Any]:
         projects.sort(key=lambda p: p["name"], reverse=(req.arg("orderBy") or "").startswith("-"))
     else:
         projects.sort(key=lambda p: p["key"], reverse=(req.arg("orderBy") or "").startswith("-"))
-    chunk, _ = _paged(projects, start, size)
+    chunk, _ = paged(projects, start, size)
     values = [
         {k: v for k, v in p.items() if k not in ("description", "lead", "issueTypes") or k in expand}
         for p in chunk
@@ -125,7 +116,7 @@ def _project_search(app: Any, req: Request) -> dict[str, Any]:
 
 @ROUTES.add("GET", "/rest/api/3/users/search")
 def _users_search(app: Any, req: Request) -> list[dict[str, Any]]:
-    chunk, _ = _paged(app.site.users, req.int_arg("startAt", 0), req.int_arg("maxResults", 50))
+    chunk, _ = paged(app.site.users, req.int_arg("startAt", 0), req.int_arg("maxResults", 50))
     return chunk
 
 
@@ -196,7 +187,7 @@ for _version in ("3", "2"):
 
 # ----- issues ----------------------------------------------------------------------------------------------
 @ROUTES.add("POST", "/rest/api/3/issue/bulkfetch")
-def _bulk_fetch(app: Any, req: Request) -> dict[str, Any]:
+def _bulk_fetch(app: Any, req: Request) -> RawJson:
     body = req.json_object()
     wanted = body.get("issueIdsOrKeys")
     if not isinstance(wanted, list) or not wanted or len(wanted) > 100:
@@ -217,11 +208,9 @@ def _bulk_fetch(app: Any, req: Request) -> dict[str, Any]:
                 errors.append({"id": rec.issue["id"], "errorMessage": UNSERVED_ISSUE})
             continue
         found.setdefault(rec.iid, rec)
-    issues = [
-        issue_bean(app.site, rec, rec.issue, selection, expand, body.get("properties") or ())
-        for _, rec in sorted(found.items())
-    ]
-    return {"issues": issues, "issueErrors": errors}
+    shape = Shape.of(selection, expand, body.get("properties") or ())
+    issues = [app.renders.issue(rec, rec.issue, shape) for _, rec in sorted(found.items())]
+    return raw_object("issues", issues, {"issueErrors": errors}, app.base_url)
 
 
 def _unserved_ids(app: Any) -> set[str] | None:
@@ -236,18 +225,23 @@ def _unserved_ids(app: Any) -> set[str] | None:
 
 
 @ROUTES.add("GET", "/rest/api/3/issue/{issueIdOrKey}")
-def _get_issue(app: Any, req: Request) -> dict[str, Any]:
+def _get_issue(app: Any, req: Request) -> RawJson:
     rec = visible_record(app, req, req.params["issueIdOrKey"])
     selection = FieldSelection.parse(req.args("fields"), "*all")
-    return issue_bean(
-        app.site,
-        rec,
-        rec.issue,
-        selection,
-        req.args("expand"),
-        req.args("properties"),
-        changelog_limit=ISSUE_CHANGELOG_LIMIT,
-    )
+    shape = Shape.of(selection, req.args("expand"), req.args("properties"), ISSUE_CHANGELOG_LIMIT)
+    return RawJson(app.renders.issue(rec, rec.issue, shape))
+
+
+@ROUTES.add("GET", "/rest/api/3/issue/{issueIdOrKey}/transitions")
+def _issue_transitions(app: Any, req: Request) -> dict[str, Any]:
+    """The workflow's moves from the issue's status (see :func:`fakejira.render.transitions_of`); a
+    `transitionId` narrows them to that one (none when the workflow does not offer it here)."""
+    rec = visible_record(app, req, req.params["issueIdOrKey"])
+    transitions = transitions_of(rec.issue["fields"]["status"]["name"])
+    wanted = req.arg("transitionId")
+    if wanted:
+        transitions = [t for t in transitions if t["id"] == wanted]
+    return {"expand": "transitions", "transitions": transitions}
 
 
 @ROUTES.add("GET", "/rest/api/3/issue/{issueIdOrKey}/changelog")
@@ -255,7 +249,7 @@ def _issue_changelog(app: Any, req: Request) -> dict[str, Any]:
     rec = visible_record(app, req, req.params["issueIdOrKey"])
     start, size = req.int_arg("startAt", 0), min(req.int_arg("maxResults", 100), 100)
     histories = app.site.changelog(rec.iid)
-    chunk, _ = _paged(histories, start, size)
+    chunk, _ = paged(histories, start, size)
     return page_bean(
         f"{c.BASE}/rest/api/3/issue/{rec.issue['key']}/changelog", start, size, len(histories), chunk
     )
@@ -268,7 +262,7 @@ def _issue_comments(app: Any, req: Request) -> dict[str, Any]:
     if (req.arg("orderBy") or "").lstrip("+") == "-created":
         comments.reverse()
     start, size = req.int_arg("startAt", 0), min(req.int_arg("maxResults", 100), 5000)
-    chunk, _ = _paged(comments, start, size)
+    chunk, _ = paged(comments, start, size)
     return {"startAt": start, "maxResults": size, "total": len(comments), "comments": chunk}
 
 
@@ -278,7 +272,7 @@ def _issue_worklogs(app: Any, req: Request) -> dict[str, Any]:
     after, before = req.int_arg("startedAfter", 0), req.int_arg("startedBefore", 2**62)
     logs = [w for w in app.site.worklogs(rec.iid) if after <= parse_jira_time(w["started"]) < before]
     start, size = req.int_arg("startAt", 0), min(req.int_arg("maxResults", 5000), 5000)
-    chunk, _ = _paged(logs, start, size)
+    chunk, _ = paged(logs, start, size)
     return {"startAt": start, "maxResults": size, "total": len(logs), "worklogs": chunk}
 
 
@@ -436,7 +430,7 @@ def _audit(app: Any, req: Request) -> dict[str, Any]:
             and all(w in text for w in words)
         ):
             records.append(record)
-    chunk, _ = _paged(records, start, limit)
+    chunk, _ = paged(records, start, limit)
     return {"offset": start, "limit": limit, "total": len(records), "records": chunk}
 
 
@@ -483,7 +477,7 @@ def _boards(app: Any, req: Request) -> dict[str, Any]:
         and name in b["name"].lower()
     ]
     start, size = req.int_arg("startAt", 0), min(req.int_arg("maxResults", 50), 50)
-    chunk, last = _paged(boards, start, size)
+    chunk, last = paged(boards, start, size)
     return {"maxResults": size, "startAt": start, "total": len(boards), "isLast": last, "values": chunk}
 
 
@@ -500,28 +494,19 @@ def _sprints(app: Any, req: Request) -> dict[str, Any]:
         s for s in app.site.sprints[board["location"]["projectKey"]] if not states or s["state"] in states
     ]
     start, size = req.int_arg("startAt", 0), min(req.int_arg("maxResults", 50), 50)
-    chunk, last = _paged(sprints, start, size)
-    values = []
-    for s in chunk:
-        sprint = {
-            "id": s["id"],
-            "self": f"{c.BASE}/rest/agile/1.0/sprint/{s['id']}",
-            "state": s["state"],
-            "name": s["name"],
-        }
-        for k in ("startDate", "endDate", "completeDate"):
-            if k in s:
-                sprint[k] = s[k]
-        if "startDate" in s:
-            sprint["createdDate"] = s["startDate"]
-        sprint.update(originBoardId=s["boardId"], goal=s["goal"])
-        values.append(sprint)
+    chunk, last = paged(sprints, start, size)
+    values = [reference.agile_sprint(s) for s in chunk]
     return {"maxResults": size, "startAt": start, "isLast": last, "values": values}
+
+
+rest_reference.register(ROUTES)
 
 
 # ----- REST v2 ------------------------------------------------------------------------------------------
 def _wiki_text(value: Any) -> Any:
     """API v2 renders rich text as (wiki markup) strings where v3 sends ADF documents."""
+    if isinstance(value, RawJson):  # v3's cached bytes: decoded and rewritten (v2 is not on the fast path)
+        return _wiki_text(value.value())
     if isinstance(value, dict):
         if value.get("type") == "doc" and "content" in value:
             return adf.to_text(value)

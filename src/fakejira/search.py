@@ -25,8 +25,9 @@ from typing import Any
 from fakejira import catalog as c
 from fakejira import jql
 from fakejira.render import FieldSelection, issue_bean, names_of, schema_of
+from fakejira.render_cache import RenderCache, Shape
 from fakejira.store import Account, Site
-from fakejira.web import ApiError
+from fakejira.web import ApiError, RawJson, raw_object
 
 UNBOUNDED = "Unbounded JQL queries are not allowed here. Please add a search restriction to your query."
 BAD_TOKEN = "The provided next page token is invalid or does not belong to this query."
@@ -126,8 +127,9 @@ class ListingChurn:
 
 
 class SearchService:
-    def __init__(self, site: Site) -> None:
+    def __init__(self, site: Site, renders: RenderCache | None = None) -> None:
         self.site = site
+        self.renders = renders or RenderCache(site)
         self._lock = threading.Lock()
         self._cache: OrderedDict[tuple, list[dict[str, Any]]] = OrderedDict()
         self._hooks: list[PageHook] = []
@@ -248,8 +250,8 @@ class SearchService:
             except Exception as e:  # a test's hook failing must not kill the server thread
                 print(f"fakejira: on_search_page hook failed: {e!r}", file=sys.stderr)
 
-    def page(self, account: Account, req: PageRequest) -> dict[str, Any]:
-        """One page of SearchAndReconcileResults."""
+    def page(self, account: Account, req: PageRequest) -> dict[str, Any] | RawJson:
+        """One page of SearchAndReconcileResults, its issues from the render cache."""
         qhash = _query_hash(req.jql)
         offset, snapshot, number = 0, int(time.time() * 1000), 1
         if req.next_page_token:
@@ -258,15 +260,19 @@ class SearchService:
                 raise ApiError.bad_request(BAD_TOKEN)
             offset, snapshot, number = payload["o"], payload.get("s", snapshot), payload.get("p", 1) + 1
         results = self.matching(account, req.jql, req.reconcile)
-        cap = MAX_PAGE_IDS if req.fields.ids_only and not req.expand else MAX_PAGE_FIELDS
-        size = min(max(req.max_results, 1), cap)
+        shape = Shape.of(req.fields, req.expand, req.properties, with_names=False)
+        size = min(max(req.max_results, 1), MAX_PAGE_IDS if shape.trivial else MAX_PAGE_FIELDS)
         chunk = results[offset : offset + size]
-        records = self.site.records_of(chunk)
-        issues = [
-            issue_bean(self.site, rec, issue, req.fields, req.expand, req.properties, with_names=False)
-            for rec, issue in zip(records, chunk, strict=True)
-        ]
-        body: dict[str, Any] = {"issues": issues}
+        pairs = zip(self.site.records_of(chunk), chunk, strict=True)
+        if shape.trivial:  # ids alone: cheaper encoded with the page than looked up one by one
+            beans = [
+                issue_bean(self.site, rec, issue, req.fields, (), req.properties) for rec, issue in pairs
+            ]
+            body: dict[str, Any] = {"issues": beans}
+            issues: list[bytes] = []
+        else:
+            issues = [self.renders.issue(rec, issue, shape) for rec, issue in pairs]
+            body = {}
         wanted = req.fields.wanted()
         if "names" in req.expand:
             body["names"] = names_of(wanted)
@@ -286,4 +292,4 @@ class SearchService:
                 }
             )
         body["isLast"] = end >= len(results)
-        return body
+        return body if shape.trivial else raw_object("issues", issues, body, self.renders.base_url)

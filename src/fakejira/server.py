@@ -2,6 +2,11 @@
 the request log, and optional TLS with a self-signed certificate.
 
 Faults and auth apply to /rest/ only; /_fakejira/ (control) is always answered, unauthenticated.
+
+Each connection has its own thread and latency is a sleep in it, holding no lock, so any number of
+requests wait out their latency at once. Issues come from the render cache (:mod:`fakejira.render_cache`)
+as bytes ready to send (:class:`~fakejira.web.RawJson`): a warm bulk fetch of 100 issues costs the server
+about 2 ms of CPU, so one process serves some 25,000 issues/s to 32 clients at 100 ms latency.
 """
 
 from __future__ import annotations
@@ -9,7 +14,6 @@ from __future__ import annotations
 import base64
 import datetime as dt
 import ipaddress
-import json
 import ssl
 import sys
 import tempfile
@@ -21,14 +25,14 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
-from fakejira.catalog import BASE
 from fakejira.control import CONTROL
 from fakejira.faults import Decision, Faults
+from fakejira.render_cache import DEFAULT_BUDGET_MIB, RenderCache
 from fakejira.reqlog import RequestLog
 from fakejira.rest_api import ROUTES
 from fakejira.search import SearchService
 from fakejira.store import Account, NotFound, Site
-from fakejira.web import JSON_TYPE, ApiError, Request, Route, error_body
+from fakejira.web import JSON_TYPE, ApiError, RawJson, Request, Route, error_body, json_bytes
 
 UNAUTHORIZED_TEXT = "Client must be authenticated to access this resource."
 NOT_AUTHENTICATED = "You are not authenticated. Authentication required to perform this operation."
@@ -42,14 +46,19 @@ FAULT_BODIES = {
 
 
 class App:
-    """Everything a request needs: the site, search, faults, the log, and the public base URL."""
+    """Everything a request needs: the site, search, faults, the log, the render cache and the public base
+    URL."""
 
-    def __init__(self, site: Site, faults: Faults | None = None) -> None:
+    def __init__(
+        self, site: Site, faults: Faults | None = None, render_cache_mib: float = DEFAULT_BUDGET_MIB
+    ) -> None:
         self.site = site
         self.faults = faults or Faults()
-        self.search = SearchService(site)
+        self.renders = RenderCache(site, render_cache_mib)
+        self.search = SearchService(site, self.renders)
         self.log = RequestLog()
-        self.base_url = ""
+        self.read_only: str | None = None
+        """Why the control API may only read (several server processes, each with its own site), if so."""
         self._request_ids = iter(range(1, 1 << 62))
         self._ids_lock = threading.Lock()
         self.configure_faults()
@@ -77,6 +86,15 @@ class App:
             raise ApiError(401, UNAUTHORIZED_TEXT)
         return account
 
+    @property
+    def base_url(self) -> str:
+        """Where clients reach the server (known once it is bound): every `self` link starts with it."""
+        return self.renders.base_url
+
+    @base_url.setter
+    def base_url(self, url: str) -> None:
+        self.renders.base_url = url
+
     def request_id(self) -> str:
         with self._ids_lock:
             n = next(self._request_ids)
@@ -86,8 +104,9 @@ class App:
 def _serialise(app: App, body: Any) -> tuple[bytes, str]:
     if isinstance(body, str):
         return body.encode(), "text/plain;charset=UTF-8"
-    text = json.dumps(body, ensure_ascii=False, separators=(",", ":"))
-    return text.replace(BASE, app.base_url).encode(), JSON_TYPE
+    if isinstance(body, RawJson):
+        return body.data, JSON_TYPE
+    return json_bytes(body, app.base_url), JSON_TYPE
 
 
 class Handler(BaseHTTPRequestHandler):
@@ -222,7 +241,10 @@ class Handler(BaseHTTPRequestHandler):
 
     def _control(self, req: Request) -> None:
         route, params, known = CONTROL.match(req.method, req.path)
+        reason = self.server.app.read_only
         try:
+            if reason and (req.method != "GET" or req.path.rstrip("/") == "/_fakejira/requests"):
+                raise ApiError(409, {"error": reason})
             if route is None:
                 raise ApiError(
                     405 if known else 404, {"error": f"no control endpoint {req.method} {req.path}"}

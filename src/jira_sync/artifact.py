@@ -25,6 +25,8 @@ from pathlib import Path
 PACKAGE_ROOT = Path(__file__).resolve().parent.parent  # the folder holding the jira_sync package
 HANDLER_MODULES = ("jira_sync.procedure",)  # where snowflake.yml's handlers live
 DEFAULT_OUT = Path("output/jira_sync.zip")
+DISCOVERING_PACKAGES = ("jira_sync.entities",)
+"""Packages that import their modules by discovery (pkgutil), not by name: all their modules go in."""
 _FIXED_TIME = (2020, 1, 1, 0, 0, 0)  # the same sources give the same bytes
 
 
@@ -50,6 +52,8 @@ def runtime_modules(entries: Iterable[str] = HANDLER_MODULES, root: Path = PACKA
         found.add(name)
         todo.append(name.rpartition(".")[0])
         package = name if path.name == "__init__.py" else name.rpartition(".")[0]
+        if name in DISCOVERING_PACKAGES:
+            todo += [f"{name}.{m.stem}" for m in sorted(path.parent.glob("*.py")) if m.stem != "__init__"]
         for node in ast.walk(ast.parse(path.read_text(), str(path))):
             if isinstance(node, ast.Import):
                 todo += [alias.name for alias in node.names]

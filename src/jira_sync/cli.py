@@ -42,6 +42,7 @@ from jira_sync.model import SOURCES
 from jira_sync.schema import STATUS_VIEW
 
 if TYPE_CHECKING:
+    from jira_sync.observer import SyncObserver
     from jira_sync.warehouse import Warehouse
 
 WAREHOUSE_HELP = f"local:DIR for the embedded warehouse (default local:{DEFAULT_LOCAL_DIR})"
@@ -156,7 +157,9 @@ class _Command(click.Command):
         finally:
             ctx.allow_extra_args = allowed
         if rest and not allowed and not ctx.resilient_parsing:
-            if ctx.get_parameter_source("projects") == ParameterSource.COMMANDLINE:
+            if ctx.get_parameter_source("entities") == ParameterSource.COMMANDLINE and rest[0].islower():
+                how = "give several entities as --entities A,B or --entities A --entities B"
+            elif ctx.get_parameter_source("projects") == ParameterSource.COMMANDLINE:
                 how = "give several projects as --project A,B or --project A --project B"
             else:
                 how = f"see jira-sync {ctx.info_name} --help"
@@ -172,6 +175,17 @@ def _projects(_ctx: click.Context, _param: click.Parameter, values: Sequence[str
     """`--project A,B --project C` -> (A, B, C): commas and repetition combine. Blanks around a key are
     dropped; an empty key (`--project A,`) is kept, for the source's check to refuse like any bad key."""
     return tuple(key.strip() for value in values for key in value.split(","))
+
+
+def _entities_option(function: Any) -> Any:
+    return click.option(
+        "--entities",
+        multiple=True,
+        metavar="NAME[,NAME...]",
+        callback=_projects,  # the same rule: commas and repetition combine
+        help="What to sync besides issues (comments, worklogs, changelog...: see the README's tables); "
+        "kept from JIRA_SOURCES when not given, every entity for a new source",
+    )(function)
 
 
 def _source_options(site_required: bool) -> Callable[[Any], Any]:
@@ -265,6 +279,8 @@ def _changes(ctx: click.Context) -> dict[str, Any]:
         changes["JQL"] = params["jql"]
     if _given(ctx, "projects"):
         changes["PROJECTS"] = list(params["projects"])
+    if _given(ctx, "entities"):
+        changes["ENTITIES"] = list(params["entities"])
     for knob in KNOBS:
         if _given(ctx, knob.field):
             changes[knob.column] = params[knob.field]
@@ -318,7 +334,12 @@ def fetch(session: Any, query: str) -> tuple[list[str], list[tuple[Any, ...]]]:
 
     The cursor, not `Session.sql`: it sends the text as written and gives the column names even when no
     row comes back (the header of an empty result)."""
-    cursor = session.connection.cursor()
+    return cursor_rows(session.connection, query)
+
+
+def cursor_rows(connection: Any, query: str) -> tuple[list[str], list[tuple[Any, ...]]]:
+    """`fetch` on a plain connector connection."""
+    cursor = connection.cursor()
     try:
         cursor.execute(query)
         columns = [column.name for column in cursor.description or ()]
@@ -470,6 +491,7 @@ def main(debug: bool) -> None:
 
 @main.command()
 @_source_options(site_required=False)
+@_entities_option
 @_knob_options
 @_client_options
 @_warehouse_options
@@ -503,20 +525,36 @@ def run(ctx: click.Context, **params: Any) -> None:
         if not same_source(row, source):
             warehouse.ensure_schema()  # a new warehouse has no tables yet; a sync's first read checks the rest
             warehouse.upsert_source(source)
-        summary = run_sync(
-            warehouse,
-            static_credentials(token, source.email if source.auth == "basic" else None),
-            source=source.name,
-            full_refresh=params["full_refresh"],
-            client_options=_client_settings(
-                params["request_timeout"], params["retry_seconds"], params["ca_bundle"]
-            ),
-        )
+        with _progress_on_terminal() as observer:
+            summary = run_sync(
+                warehouse,
+                static_credentials(token, source.email if source.auth == "basic" else None),
+                source=source.name,
+                full_refresh=params["full_refresh"],
+                client_options=_client_settings(
+                    params["request_timeout"], params["retry_seconds"], params["ca_bundle"]
+                ),
+                observer=observer,
+            )
     click.echo(json.dumps(summary, default=str))
     failed = [s for s in summary["sources"] if s["status"] == "FAILED"]
     for result in failed:
         click.echo(one_line(f"Error: source {result['source']!r} failed: {result['error']}"), err=True)
     sys.exit(1 if failed else 0)
+
+
+@contextmanager
+def _progress_on_terminal() -> Iterator[SyncObserver | None]:
+    """A progress bar when stdout is a terminal, else nothing: piped or captured output stays the JSON summary
+    alone, and costs no request for the bar's total. rich is imported only here, when it draws."""
+    out = click.get_text_stream("stdout")
+    if not out.isatty():
+        yield None
+        return
+    from jira_sync.progress_bar import ProgressBar
+
+    with ProgressBar(out, redirect_stderr=sys.stderr.isatty()) as bar:
+        yield bar
 
 
 def _require_new_source_settings(name: str, changes: Mapping[str, Any], folder: Path | None) -> None:
@@ -531,6 +569,12 @@ def _require_new_source_settings(name: str, changes: Mapping[str, Any], folder: 
 @main.command()
 @_source_options(site_required=True)
 @_client_options
+@click.option(
+    "--connection",
+    default=None,
+    help=CONNECTION_HELP + ": also check the deployment there (integration, secret, network rule, "
+    "procedure, task, grants)",
+)
 def check(
     site: str,
     email: str | None,
@@ -540,10 +584,15 @@ def check(
     ca_bundle: str | None,
     request_timeout: float,
     retry_seconds: float,
+    connection: str | None,
 ) -> None:
-    """Check a source without writing anything: credentials, time zone, JQL, and how many issues it matches."""
+    """Check a source without writing anything: credentials, time zone, JQL, and how many issues it matches.
+
+    With --connection, also the Snowflake side in the connection's schema, for its role: one line per finding
+    (ok, or FIX with the statement that fixes it); exit 1 if anything needs fixing.
+    """
     from jira_sync.credentials import token_from_env
-    from jira_sync.jira import JiraClient, JiraCredentials, JiraError, source_jql
+    from jira_sync.jira import JiraClient, JiraCredentials, JiraError, approximate_count, source_jql
 
     changes = {"SITE_URL": site, "EMAIL": email, "JQL": jql, "PROJECTS": list(projects) or None}
     source = _checked(merge_source, None, "check", changes)
@@ -551,19 +600,49 @@ def check(
     client = JiraClient(
         source.site_url_normalized, credentials, **_client_settings(request_timeout, retry_seconds, ca_bundle)
     )
+    jira_error = None
     try:
         account = client.myself()
         zone = client.time_zone()
         query = source_jql(source.jql, source.projects)
-        count = client.post("/rest/api/3/search/approximate-count", {"jql": query}).get("count")
+        count = approximate_count(client, query)
     except JiraError as exc:
-        raise RunFailed(str(exc)) from None
+        jira_error = str(exc)
     finally:
         client.close()
-    click.echo(client.redact(f"account:   {account.get('displayName')} ({account.get('accountId')})"))
-    click.echo(f"time zone: {zone.key}")
-    click.echo(f"jql:       {query}")
-    click.echo(f"issues:    about {count}")
+    if jira_error is None:
+        click.echo(client.redact(f"account:   {account.get('displayName')} ({account.get('accountId')})"))
+        click.echo(f"time zone: {zone.key}")
+        click.echo(f"jql:       {query}")
+        click.echo(f"issues:    about {count}")
+    problems = _check_snowflake(connection, source.site_url_normalized, email) if connection else 0
+    if jira_error is not None:
+        raise RunFailed(jira_error)
+    if problems:
+        raise RunFailed(
+            f"{problems} thing{'s' if problems > 1 else ''} to fix in the Snowflake deployment (the FIX lines "
+            "above say how); then run jira-sync check again"
+        )
+
+
+def _check_snowflake(connection: str, site_url: str, email: str | None) -> int:
+    """Print the deployment's findings (deployment_check.py), one line each; return how many need fixing.
+    Through the plain connector: the check sends SHOW and DESCRIBE statements, nothing Snowpark adds to."""
+    from jira_sync.deployment_check import check_deployment
+    from jira_sync.local_warehouse import connector_connection
+
+    def query(sql: str) -> list[dict[str, Any]]:
+        columns, rows = cursor_rows(account, sql)
+        return [{name.lower(): value for name, value in zip(columns, row, strict=True)} for row in rows]
+
+    try:
+        with connector_connection(connection) as account:
+            findings = check_deployment(query, site_url, email)
+    except WarehouseError as exc:
+        raise RunFailed(str(exc)) from None
+    for finding in findings:
+        click.echo(finding.line())
+    return sum(not finding.ok for finding in findings)
 
 
 @main.command()
@@ -588,12 +667,7 @@ def status(warehouse_spec: str | None, connection: str | None, output_format: st
     source (NULL when the task is suspended or missing, or the role may not see it: a warning says so); the
     embedded warehouse has no scheduler, so it is NULL there. Reads only: nothing is created or written.
     """
-    folder = _checked(local_folder, warehouse_spec, connection)
-    if folder is not None and not (folder / f"{DEFAULT_DATABASE}.db").exists():
-        raise BadInput(
-            f"There is no warehouse in {folder} yet: run jira-sync run --warehouse local:{folder} first "
-            "(or point --warehouse at an existing one)."
-        )
+    _require_warehouse(warehouse_spec, connection)
     with open_warehouse(warehouse_spec, connection) as session:
         from jira_sync.warehouse import Warehouse
 
@@ -612,6 +686,18 @@ def status(warehouse_spec: str | None, connection: str | None, output_format: st
         [(*row, next_run if row[enabled] else None) for row in rows],
         output_format,
     )
+
+
+def _require_warehouse(warehouse_spec: str | None, connection: str | None, hint: str = "") -> Path | None:
+    """The folder of a local:DIR warehouse (None for a connection); refused (exit 2) if it holds no warehouse
+    yet, for commands that only read one."""
+    folder = _checked(local_folder, warehouse_spec, connection)
+    if folder is not None and not (folder / f"{DEFAULT_DATABASE}.db").exists():
+        raise BadInput(
+            f"There is no warehouse in {folder} yet: run jira-sync run --warehouse local:{folder} first "
+            f"(or point --warehouse at an existing one{hint})."
+        )
+    return folder
 
 
 def _next_scheduled_run(session: Any) -> datetime | None:
@@ -650,6 +736,33 @@ def demo(issues: int, seed: int, folder: str, time_zone: str) -> None:
     from jira_sync.demo import run_demo
 
     run_demo(issues=issues, seed=seed, folder=folder, time_zone=time_zone, echo=click.echo)
+
+
+@main.command()
+@_warehouse_options
+@click.option(
+    "--port", type=click.IntRange(1, 65535), default=8501, show_default=True, help="Port to serve it on"
+)
+@click.option(
+    "--address",
+    default="127.0.0.1",
+    show_default=True,
+    help="Address to listen on (127.0.0.1: this machine only; 0.0.0.0: every interface)",
+)
+def dashboard(warehouse_spec: str | None, connection: str | None, port: int, address: str) -> None:
+    """Serve the dashboard (the Streamlit app `snow streamlit deploy` puts in Snowflake) on this machine, on
+    the embedded warehouse or a Snowflake account; open the URL it prints, stop it with Ctrl-C."""
+    import importlib.util
+
+    demo = "; jira-sync demo fills local:.jira-sync/demo"
+    folder = _require_warehouse(warehouse_spec, connection, hint=demo)
+    if importlib.util.find_spec("streamlit") is None:
+        raise RunFailed("Streamlit is not installed here: pip install -e . (pyproject.toml lists it)")
+    from jira_sync.dashboard.serve import exec_dashboard
+
+    click.echo(f"jira-sync dashboard: http://{address}:{port}", err=True)
+    # the default folder too, made absolute: the app runs in another process, maybe in another folder
+    exec_dashboard(port, address, None if folder is None else f"local:{folder.resolve()}", connection)
 
 
 if __name__ == "__main__":

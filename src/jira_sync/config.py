@@ -88,6 +88,7 @@ KNOBS = (
     Knob("overlap", "OVERLAP_MINUTES", 0, 1440, "minutes"),
     Knob("search_lag", "SEARCH_LAG_SECONDS", 0, 3600, "seconds"),
     Knob("time_budget", "TIME_BUDGET_SECONDS", 1, 86400, "seconds"),
+    Knob("deletion_sweep", "DELETION_SWEEP_MINUTES", 0, 10080, "minutes"),
 )
 """Every knob, as `jira-sync run` flags (``--batch-size``...) and JIRA_SOURCES columns name them."""
 
@@ -117,6 +118,11 @@ class SourceConfig:
     time_budget: timedelta = timedelta(minutes=45)
     # Parallel bulk-fetch requests; Jira's rate limit is per account, so keep it modest.
     workers: int = 4
+    # How often to list every id of the source to find issues deleted or moved out of its scope (0: every
+    # run). Between sweeps, deletions come from Jira's audit log when the account may read it.
+    deletion_sweep: timedelta = timedelta(days=1)
+    # What to sync besides issues, by entity name (jira_sync.entities); None: every entity.
+    entities: tuple[str, ...] | None = None
     extra: Mapping[str, Any] = field(default_factory=dict, compare=False, repr=False)
 
     def __post_init__(self) -> None:
@@ -154,6 +160,27 @@ class SourceConfig:
             )
         for knob in KNOBS:
             self._check_knob(knob)
+        self._check_entities()
+
+    def _check_entities(self) -> None:
+        if self.entities is None:
+            return
+        from jira_sync.entities import ENTITY_NAMES
+
+        names = self.entities
+        if not isinstance(names, list | tuple) or not all(isinstance(n, str) for n in names):
+            raise ConfigError(
+                f"Source {self.name!r}: entities must be a list of entity names, not {names!r}; "
+                + where_to_fix(self.name, "ENTITIES", "ARRAY_CONSTRUCT('comments', 'worklogs')", "--entities")
+            )
+        unknown = [n for n in names if n not in ENTITY_NAMES]
+        if unknown:
+            raise ConfigError(
+                f"Source {self.name!r}: unknown entit{'ies' if len(unknown) > 1 else 'y'} "
+                f"{', '.join(map(repr, unknown))} (known: {', '.join(ENTITY_NAMES)}); "
+                + where_to_fix(self.name, "ENTITIES", "ARRAY_CONSTRUCT('comments', 'worklogs')", "--entities")
+            )
+        object.__setattr__(self, "entities", tuple(dict.fromkeys(names)))
 
     def _check_site_url(self) -> None:
         name = self.name
@@ -236,6 +263,9 @@ class SourceConfig:
             if row.get(column) is not None:
                 values[setting] = row[column]
         values["projects"] = _projects_of(name, row.get("PROJECTS"))
+        entities = row.get("ENTITIES")
+        if entities is not None:
+            values["entities"] = json.loads(entities) if isinstance(entities, str) else entities
         for knob in KNOBS:
             if row.get(knob.column) is not None:
                 values[knob.field] = knob.value(_number_of(name, knob, row[knob.column]))

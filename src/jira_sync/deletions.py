@@ -1,17 +1,23 @@
 """Find issues that left a source: deleted in Jira, or moved out of the source's JQL.
 
-Jira's search never reports deletions, so after a complete window we list every id the source matches now
-(ids only, 5,000 a page) and compare with the ids stored as live. Token pagination can skip an id when issues
-change mid-listing, and a skipped id must not be mistaken for a deletion, so every candidate is confirmed by
-asking Jira directly whether `(<source>) AND id in (...)` still matches it.
+Jira's search never reports deletions. Two ways, by cost:
+- The audit log (`audit_deleted_ids`): one request lists the issues deleted since the last check, when the
+  account may read it (Jira administrators). Moves out of the source's scope leave no record there.
+- The sweep (`find_departed_ids`), on the source's own cadence (DELETION_SWEEP_MINUTES): list every id the
+  source matches now (ids only, 5,000 a page) and compare with the ids stored as live. Token pagination can
+  skip an id when issues change mid-listing, and a skipped id must not be mistaken for a deletion, so every
+  candidate is confirmed by asking Jira directly whether `(<source>) AND id in (...)` still matches it.
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterable, Iterator
+from datetime import datetime
 
-from jira_sync.jira import JiraClient, iter_search_issues
+from jira_sync.jira import JiraClient, JiraError, iter_search_issues
 
+AUDIT_PATH = "/rest/api/3/auditing/record"
+AUDIT_PAGE = 1000  # the most records Jira's audit log gives a page
 CONFIRM_CHUNK = 200  # ids per confirming `id in (...)` query: keeps the JQL well under Jira's length limits
 
 
@@ -34,3 +40,40 @@ def find_departed_ids(client: JiraClient, source_jql: str, stored_live_ids: Iter
         still_there = listed_ids(client, f"({source_jql}) AND id in ({id_list})")
         departed.extend(i for i in chunk if i not in still_there)
     return departed
+
+
+def _audit_time(moment: datetime) -> str:
+    return moment.strftime("%Y-%m-%dT%H:%M:%S.") + f"{moment.microsecond // 1000:03d}" + moment.strftime("%z")
+
+
+def audit_deleted_ids(client: JiraClient, since: datetime) -> list[int] | None:
+    """Ids of the issues Jira's audit log says were deleted since `since`, or None when the account may not
+    read the audit log (403: only Jira administrators may). No upper bound: Jira's time as a run knows it
+    (the Date header) has whole seconds, and a deletion in the same second must not fall outside. The log is
+    site-wide: ids of other projects come too, and marking an issue that is not stored is a no-op."""
+    found: list[int] = []
+    offset = 0
+    while True:
+        params = {
+            "from": _audit_time(since),
+            "filter": "issue deleted",
+            "offset": offset,
+            "limit": AUDIT_PAGE,
+        }
+        try:
+            page = client.get(AUDIT_PATH, params)
+        except JiraError as exc:
+            if exc.status == 403:
+                return None
+            raise
+        records = page.get("records") or []
+        for record in records:
+            item = record.get("objectItem") or {}
+            if record.get("summary") == "Issue deleted" and item.get("typeName") == "ISSUE":
+                try:
+                    found.append(int(item.get("id")))
+                except (TypeError, ValueError):
+                    continue  # a record without an issue id: the next sweep still finds the issue
+        offset += len(records)
+        if not records or offset >= int(page.get("total") or 0):
+            return sorted(set(found))

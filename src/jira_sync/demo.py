@@ -1,5 +1,6 @@
 """`jira-sync demo`: the whole product on a laptop. Starts the Jira emulator and the embedded warehouse,
-runs the initial load, changes Jira (updates, creates, a move, a deletion), runs an incremental load, and
+runs the initial load, changes Jira (updates, creates, a move, a deletion, a comment, time logged, a status
+transition), runs an incremental load, and
 checks the tables against the emulator's ground truth. Local only: imports the emulator lazily."""
 
 from __future__ import annotations
@@ -13,6 +14,7 @@ from typing import Any
 
 from jira_sync.config import SourceConfig
 from jira_sync.credentials import static_credentials
+from jira_sync.entities import ENTITY_TABLES
 from jira_sync.local_warehouse import embedded_session
 from jira_sync.sync import run_sync
 from jira_sync.warehouse import Warehouse
@@ -51,9 +53,14 @@ def change_jira(jira: Any, echo: Echo) -> dict[str, list[str]]:
     moved_to = jira.move_issue(moved_from, target)["key"]
     deleted = truth[6]["key"]
     jira.delete_issue(deleted)
+    commented, worked, moved_on = truth[7]["key"], truth[8]["key"], truth[9]["key"]
+    jira.add_comment(commented, "A comment from the demo")
+    jira.add_worklog(worked, 5400, "Time logged by the demo")
+    jira.update_issue(moved_on, {"status": "Done"})
     echo(
         f"\n== Changed Jira: updated {', '.join(updated)}; created {', '.join(created)}; "
-        f"moved {moved_from} -> {moved_to}; deleted {deleted}"
+        f"moved {moved_from} -> {moved_to}; deleted {deleted}; commented on {commented}; "
+        f"logged time on {worked}; moved {moved_on} to Done"
     )
     return {"updated": updated, "created": created, "moved": [moved_to], "deleted": [deleted]}
 
@@ -103,6 +110,11 @@ def run_demo(*, issues: int, seed: int, folder: str, time_zone: str, echo: Echo 
             for r in session.sql("SELECT ID, KEY FROM JIRA_ISSUES WHERE NOT IS_DELETED").collect()
         }
         same = stored == {issue_id: issue["key"] for issue_id, issue in truth.items()}
+        counts = ", ".join(
+            f"{table.name} {session.sql(f'SELECT COUNT(*) FROM {table.name} WHERE NOT IS_DELETED').collect()[0][0]}"
+            for table in ENTITY_TABLES
+        )
+        echo(f"\n== The rest of the Jira picture (live rows): {counts}")
         echo(
             f"\n== Tables equal Jira's ground truth: {'yes' if same else 'NO'} "
             f"({len(stored)} live issues stored, {len(truth)} in Jira)"

@@ -27,6 +27,7 @@ from typing import TYPE_CHECKING, Any
 from jira_sync.jira.errors import one_line
 
 if TYPE_CHECKING:  # Snowpark is imported where a session is made: `jira-sync --help` must not wait for it
+    from snowflake.connector import SnowflakeConnection
     from snowflake.snowpark import Session
 
 log = logging.getLogger(__name__)
@@ -236,14 +237,34 @@ def connection_session(name: str) -> Iterator[Session]:
     try:
         session = Session.builder.config("connection_name", name).create()
     except Exception as exc:  # the connector's own errors: a missing name, a refused login, no network
-        raise WarehouseError(
-            f"cannot connect with the connection {name!r}: {first_line(exc)}; "
-            "check it in connections.toml (snow connection test -c NAME)"
-        ) from None
+        raise _cannot_connect(name, exc) from None
     try:
         yield session
     finally:
         session.close()
+
+
+@contextlib.contextmanager
+def connector_connection(name: str) -> Iterator[SnowflakeConnection]:
+    """A plain connector connection from connections.toml, for commands that only send statements and read
+    rows (`jira-sync check --connection`): Snowpark, with pandas behind it, is not imported for them."""
+    import snowflake.connector
+
+    try:
+        connection = snowflake.connector.connect(connection_name=name)
+    except Exception as exc:
+        raise _cannot_connect(name, exc) from None
+    try:
+        yield connection
+    finally:
+        connection.close()
+
+
+def _cannot_connect(name: str, exc: BaseException) -> WarehouseError:
+    return WarehouseError(
+        f"cannot connect with the connection {name!r}: {first_line(exc)}; "
+        "check it in connections.toml (snow connection test -c NAME)"
+    )
 
 
 @contextlib.contextmanager

@@ -78,6 +78,17 @@ class Table:
         raise KeyError(f"table {self.name} has no column {name}")
 
 
+@dataclass(frozen=True)
+class View:
+    """A view: its name and its SELECT, where `{TABLE_NAME}` stands for that table's qualified name.
+
+    Column lists are explicit: a `SELECT *` view breaks on Snowflake when a column is added to its table.
+    """
+
+    name: str
+    select: str
+
+
 def _cols(*spec: tuple[str, str] | tuple[str, str, bool]) -> tuple[Column, ...]:
     return tuple(Column(*s) for s in spec)
 
@@ -95,6 +106,7 @@ ISSUES = Table(
         ("PARENT_ID", NUMBER),
         ("PARENT_KEY", VARCHAR),
         ("STATUS", VARCHAR),
+        ("STATUS_ID", NUMBER),  # joins JIRA_STATUSES and the changelog's status ids
         ("STATUS_CATEGORY", VARCHAR),
         ("PRIORITY", VARCHAR),
         ("RESOLUTION", VARCHAR),
@@ -134,6 +146,10 @@ STATE = Table(
         ("SCOPE_JQL", VARCHAR),  # the source JQL the watermark holds for
         ("BACKFILL_JQL", VARCHAR),  # a changed source JQL whose added issues are being loaded
         ("BACKFILL_AFTER_ID", NUMBER),  # how far (by issue id) that backfill has got
+        ("FINGERPRINTS", VARIANT),  # per reference entity, a hash of the rows last written (see entities)
+        ("FEED_CURSORS", VARIANT),  # per feed entity (worklogs), where its change feed was read up to
+        ("LAST_SWEEP_AT", TIMESTAMP_TZ),  # Jira's time of the last complete deletion sweep (every id listed)
+        ("AUDIT_CHECKED_AT", TIMESTAMP_TZ),  # the audit log read for deletions up to here; NULL: unreadable
     ),
 )
 
@@ -180,6 +196,8 @@ SOURCES = Table(
         ("PAGE_SIZE", NUMBER),
         ("WORKERS", NUMBER),
         ("TIME_BUDGET_SECONDS", NUMBER),
+        ("DELETION_SWEEP_MINUTES", NUMBER),  # how often every id is listed to find departures (0: every run)
+        ("ENTITIES", ARRAY),  # what to sync besides issues (entity names); NULL: everything
         ("CREATED_AT", TIMESTAMP_TZ),
         ("UPDATED_AT", TIMESTAMP_TZ),
     ),
@@ -213,11 +231,11 @@ def parse_jira_timestamp(value: Any) -> datetime | None:
     return parsed.astimezone(UTC)
 
 
-def _jira_iso(value: Any) -> str | None:
+def jira_iso(value: Any) -> str | None:
     return iso_utc(parse_jira_timestamp(value))
 
 
-def _date(value: Any) -> str | None:
+def as_date(value: Any) -> str | None:
     if not isinstance(value, str):
         return None
     try:
@@ -226,7 +244,7 @@ def _date(value: Any) -> str | None:
         return None
 
 
-def _int(value: Any) -> int | None:
+def as_int(value: Any) -> int | None:
     if isinstance(value, bool):
         return None
     try:
@@ -235,7 +253,7 @@ def _int(value: Any) -> int | None:
         return None
 
 
-def _float(value: Any) -> float | None:
+def as_float(value: Any) -> float | None:
     if isinstance(value, bool):
         return None
     try:
@@ -245,36 +263,40 @@ def _float(value: Any) -> float | None:
     return number if math.isfinite(number) else None
 
 
-def _obj(value: Any) -> Mapping[str, Any]:
+def as_bool(value: Any) -> bool | None:
+    return value if isinstance(value, bool) else None
+
+
+def as_obj(value: Any) -> Mapping[str, Any]:
     """The value if it is a JSON object, else an empty one: Jira sends null for unset objects."""
     return value if isinstance(value, Mapping) else {}
 
 
-def _str(value: Any) -> str | None:
+def as_str(value: Any) -> str | None:
     return value if isinstance(value, str) else None
 
 
-def _name(value: Any) -> str | None:
+def name_of(value: Any) -> str | None:
     """The name of a Jira object such as a status or a priority ({"name": ...}); None when unset."""
-    return _str(_obj(value).get("name"))
+    return as_str(as_obj(value).get("name"))
 
 
-def _user(prefix: str, value: Any) -> dict[str, str | None]:
+def user_columns(prefix: str, value: Any) -> dict[str, str | None]:
     """A user field as the <PREFIX>_ACCOUNT_ID and <PREFIX>_NAME columns (both None when unassigned)."""
-    user = _obj(value)
+    user = as_obj(value)
     return {
-        f"{prefix}_ACCOUNT_ID": _str(user.get("accountId")),
-        f"{prefix}_NAME": _str(user.get("displayName")),
+        f"{prefix}_ACCOUNT_ID": as_str(user.get("accountId")),
+        f"{prefix}_NAME": as_str(user.get("displayName")),
     }
 
 
-def _names(items: Any) -> list[str]:
+def names_of(items: Any) -> list[str]:
     """Names of a list of Jira objects ({"name": ...}) or plain strings, in order, skipping the unnamed."""
     if not isinstance(items, list):
         return []
     out = []
     for item in items:
-        name = item if isinstance(item, str) else _obj(item).get("name")
+        name = item if isinstance(item, str) else as_obj(item).get("name")
         if isinstance(name, str):
             out.append(name)
     return out
@@ -283,9 +305,23 @@ def _names(items: Any) -> list[str]:
 def story_points(fields: Mapping[str, Any], field_ids: Sequence[str]) -> float | None:
     """The first numeric value among the site's story-point fields (sites differ in which id they use)."""
     for field_id in field_ids:
-        number = _float(fields.get(field_id))
+        number = as_float(fields.get(field_id))
         if number is not None:
             return number
+    return None
+
+
+EPIC_LINK_FIELD_TYPE = "gh-epic-link"
+"""The older way an issue names its epic (company-managed projects before Jira's `parent` field): the epic's
+key in a custom field of this type."""
+
+
+def epic_link(fields: Mapping[str, Any], field_ids: Sequence[str]) -> str | None:
+    """The epic key an issue's epic-link field holds, for issues that have no `parent`."""
+    for field_id in field_ids:
+        key = as_str(fields.get(field_id))
+        if key:
+            return key
     return None
 
 
@@ -297,6 +333,7 @@ def flatten_issue(
     synced_at: datetime,
     run_id: str,
     on_trim: Callable[[str], None] | None = None,
+    epic_link_fields: Sequence[str] = (),
 ) -> dict[str, Any]:
     """One Jira issue (REST JSON) as a row of ISSUES: every column present, JSON-serialisable values.
 
@@ -304,39 +341,40 @@ def flatten_issue(
     field sets vary by site, project, screen and permission. An issue too large for Snowflake is stored
     trimmed (see `fit_row`); `on_trim` then gets one line saying which issue and what was cut, for the run log.
     """
-    fields = _obj(issue.get("fields"))
-    project = _obj(fields.get("project"))
-    issue_type = _obj(fields.get("issuetype"))
-    parent = _obj(fields.get("parent"))
-    status = _obj(fields.get("status"))
+    fields = as_obj(issue.get("fields"))
+    project = as_obj(fields.get("project"))
+    issue_type = as_obj(fields.get("issuetype"))
+    parent = as_obj(fields.get("parent"))
+    status = as_obj(fields.get("status"))
     description = fields.get("description")
     subtask = issue_type.get("subtask")
     row = {
         "SOURCE": source,
-        "ID": _int(issue.get("id")),
-        "KEY": _str(issue.get("key")),
-        "PROJECT_KEY": _str(project.get("key")),
-        "PROJECT_NAME": _str(project.get("name")),
-        "ISSUE_TYPE": _str(issue_type.get("name")),
+        "ID": as_int(issue.get("id")),
+        "KEY": as_str(issue.get("key")),
+        "PROJECT_KEY": as_str(project.get("key")),
+        "PROJECT_NAME": as_str(project.get("name")),
+        "ISSUE_TYPE": as_str(issue_type.get("name")),
         "IS_SUBTASK": subtask if isinstance(subtask, bool) else None,
-        "PARENT_ID": _int(parent.get("id")),
-        "PARENT_KEY": _str(parent.get("key")),
-        "STATUS": _name(status),
-        "STATUS_CATEGORY": _name(status.get("statusCategory")),
-        "PRIORITY": _name(fields.get("priority")),
-        "RESOLUTION": _name(fields.get("resolution")),
-        "SUMMARY": _str(fields.get("summary")),
+        "PARENT_ID": as_int(parent.get("id")),
+        "PARENT_KEY": as_str(parent.get("key")) or epic_link(fields, epic_link_fields),
+        "STATUS": name_of(status),
+        "STATUS_ID": as_int(status.get("id")),
+        "STATUS_CATEGORY": name_of(status.get("statusCategory")),
+        "PRIORITY": name_of(fields.get("priority")),
+        "RESOLUTION": name_of(fields.get("resolution")),
+        "SUMMARY": as_str(fields.get("summary")),
         "DESCRIPTION": None if description is None else adf_to_text(description),
-        **_user("ASSIGNEE", fields.get("assignee")),
-        **_user("REPORTER", fields.get("reporter")),
-        **_user("CREATOR", fields.get("creator")),
-        "LABELS": _names(fields.get("labels")),
-        "COMPONENTS": _names(fields.get("components")),
-        "FIX_VERSIONS": _names(fields.get("fixVersions")),
-        "CREATED": _jira_iso(fields.get("created")),
-        "UPDATED": _jira_iso(fields.get("updated")),
-        "RESOLVED": _jira_iso(fields.get("resolutiondate")),
-        "DUE_DATE": _date(fields.get("duedate")),
+        **user_columns("ASSIGNEE", fields.get("assignee")),
+        **user_columns("REPORTER", fields.get("reporter")),
+        **user_columns("CREATOR", fields.get("creator")),
+        "LABELS": names_of(fields.get("labels")),
+        "COMPONENTS": names_of(fields.get("components")),
+        "FIX_VERSIONS": names_of(fields.get("fixVersions")),
+        "CREATED": jira_iso(fields.get("created")),
+        "UPDATED": jira_iso(fields.get("updated")),
+        "RESOLVED": jira_iso(fields.get("resolutiondate")),
+        "DUE_DATE": as_date(fields.get("duedate")),
         "STORY_POINTS": story_points(fields, story_points_fields),
         "RAW": dict(issue),
         "IS_DELETED": False,
@@ -568,25 +606,25 @@ def _children(node: Mapping[str, Any]) -> list[Mapping[str, Any]]:
 def _inline(node: Mapping[str, Any]) -> str:
     """The text of one inline node (or of all inline text under a node)."""
     kind = node.get("type")
-    attrs = _obj(node.get("attrs"))
+    attrs = as_obj(node.get("attrs"))
     if kind == "text":
-        return _str(node.get("text")) or ""
+        return as_str(node.get("text")) or ""
     if kind == "hardBreak":
         return "\n"
     if kind == "mention":
-        text = _str(attrs.get("text")) or _str(attrs.get("id")) or ""
+        text = as_str(attrs.get("text")) or as_str(attrs.get("id")) or ""
         return text if text.startswith("@") or not text else f"@{text}"
     if kind == "emoji":
-        return _str(attrs.get("text")) or _str(attrs.get("shortName")) or ""
+        return as_str(attrs.get("text")) or as_str(attrs.get("shortName")) or ""
     if kind == "inlineCard":
-        return _str(attrs.get("url")) or ""
+        return as_str(attrs.get("url")) or ""
     if kind in ("status", "placeholder", "inlineExtension"):
-        return _str(attrs.get("text")) or ""
+        return as_str(attrs.get("text")) or ""
     if kind == "date":
-        millis = _int(attrs.get("timestamp"))
+        millis = as_int(attrs.get("timestamp"))
         return datetime.fromtimestamp(millis / 1000, UTC).date().isoformat() if millis is not None else ""
     if kind == "mediaInline":
-        return _str(attrs.get("alt")) or ""
+        return as_str(attrs.get("alt")) or ""
     return "".join(_inline(c) for c in _children(node))
 
 
@@ -597,7 +635,7 @@ def _lines(text: str) -> list[str]:
 def _block(node: Mapping[str, Any]) -> list[str]:
     """The lines of one block node."""
     kind = node.get("type")
-    attrs = _obj(node.get("attrs"))
+    attrs = as_obj(node.get("attrs"))
     children = _children(node)
     if kind in _TEXT_BLOCKS or kind in _INLINE_TYPES:
         return _lines(_inline(node))
@@ -612,11 +650,11 @@ def _block(node: Mapping[str, Any]) -> list[str]:
     if kind == "rule":
         return ["---"]
     if kind in ("blockCard", "embedCard"):
-        return [_str(attrs.get("url")) or ""]
-    if kind in ("expand", "nestedExpand") and _str(attrs.get("title")):
+        return [as_str(attrs.get("url")) or ""]
+    if kind in ("expand", "nestedExpand") and as_str(attrs.get("title")):
         return [attrs["title"], *_blocks(children)]
     if kind == "media":
-        return [alt] if (alt := _str(attrs.get("alt"))) else []
+        return [alt] if (alt := as_str(attrs.get("alt"))) else []
     if children and all(c.get("type") in _INLINE_TYPES for c in children):
         return _lines("".join(_inline(c) for c in children))
     return _blocks(children)
@@ -629,7 +667,7 @@ def _blocks(nodes: Iterable[Mapping[str, Any]]) -> list[str]:
 def _list(node: Mapping[str, Any]) -> list[str]:
     """A list's items, each marked, their continuation lines and nested lists indented under the marker."""
     kind = node.get("type")
-    start = _int(_obj(node.get("attrs")).get("order"))
+    start = as_int(as_obj(node.get("attrs")).get("order"))
     number = start if start is not None else 1
     out: list[str] = []
     for item in _children(node):
@@ -637,7 +675,7 @@ def _list(node: Mapping[str, Any]) -> list[str]:
             marker = f"{number}. "
             number += 1
         elif kind == "taskList" and item.get("type") in ("taskItem", "blockTaskItem"):
-            marker = "- [x] " if _obj(item.get("attrs")).get("state") == "DONE" else "- [ ] "
+            marker = "- [x] " if as_obj(item.get("attrs")).get("state") == "DONE" else "- [ ] "
         else:
             marker = "- "
         if item.get("type") in ("bulletList", "orderedList", "taskList"):

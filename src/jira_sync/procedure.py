@@ -52,13 +52,16 @@ def add_jira_source(
     overlap_minutes: Optional[int] = None,
     search_lag_seconds: Optional[int] = None,
     time_budget_seconds: Optional[int] = None,
+    deletion_sweep_minutes: Optional[int] = None,
+    entities: Optional[list] = None,
 ) -> dict:  # plain `dict`: Snowpark maps handler hints to SQL types and has no type for Any
     """Add a source to JIRA_SOURCES, or change an existing one's site, scope, secret and auth. The knobs
     (`batch_size => 1000`, ...: the JIRA_SOURCES columns, as `jira-sync run` flags name them) are set when
     given; NULL keeps the stored value (or the default, for a new source), so knobs set with
     `UPDATE JIRA_SOURCES` are kept. Everything is validated before anything is written, with the bounds a
     run applies (a knob out of range is one ConfigError naming it and its range); a call that changes
-    nothing writes nothing (status UNCHANGED)."""
+    nothing writes nothing (status UNCHANGED). `entities => ['comments', 'worklogs']` picks what to sync besides
+    issues (NULL keeps the stored choice; a new source syncs every entity)."""
     knobs = {
         "BATCH_SIZE": batch_size,
         "PAGE_SIZE": page_size,
@@ -66,6 +69,7 @@ def add_jira_source(
         "OVERLAP_MINUTES": overlap_minutes,
         "SEARCH_LAG_SECONDS": search_lag_seconds,
         "TIME_BUDGET_SECONDS": time_budget_seconds,
+        "DELETION_SWEEP_MINUTES": deletion_sweep_minutes,
     }
     changes = {
         "SITE_URL": site_url,
@@ -75,6 +79,8 @@ def add_jira_source(
         "AUTH": auth,
         **{column: value for column, value in knobs.items() if value is not None},
     }
+    if entities is not None:
+        changes["ENTITIES"] = list(entities)
     check_changes(name, changes)
     warehouse = Warehouse(session)
     warehouse.ensure_tables()

@@ -17,17 +17,31 @@ from typing import Any
 from jira_sync.backfill import iter_backfill
 from jira_sync.config import ConfigError, SourceConfig
 from jira_sync.credentials import CredentialsProvider
-from jira_sync.deletions import find_departed_ids
+from jira_sync.deletions import audit_deleted_ids, find_departed_ids
+from jira_sync.entities import selected
+from jira_sync.entities.base import Context, Stamp, field_ids_of_type
+from jira_sync.entity_sync import (
+    CHILDREN_KEY,
+    child_rows,
+    newly_fed,
+    owned_tables,
+    sync_feeds,
+    sync_references,
+    window_fed,
+)
 from jira_sync.incremental import MINUTE, WindowWalk, floor_minute
 from jira_sync.jira import JiraClient, JiraError, source_jql, story_points_field_ids
-from jira_sync.model import flatten_issue
-from jira_sync.warehouse import Scope, SourcePlan, State, Warehouse
+from jira_sync.model import EPIC_LINK_FIELD_TYPE, flatten_issue
+from jira_sync.observer import SyncObserver, window_total
+from jira_sync.warehouse import DeletionChecks, Scope, SourcePlan, State, Warehouse
 
 log = logging.getLogger(__name__)
 
 Clock = Callable[[], datetime]
 CLOCK_TOLERANCE = timedelta(minutes=5)
 """How far a stored watermark may be ahead of Jira's clock before it counts as written with a wrong clock."""
+AUDIT_OVERLAP = timedelta(minutes=5)
+"""How far back each read of the audit log starts before the last one ended: a record written late is read."""
 RUN_TIME_BUDGET = timedelta(minutes=50)
 """What one `CALL sync_jira()` may spend across all its sources: under the 55-minute USER_TASK_TIMEOUT_MS of
 sql/task.sql, with room for the batch in flight when it runs out. Sources the budget did not reach run first
@@ -113,6 +127,8 @@ class _Progress:
 
     watermark: datetime | None
     scope: Scope
+    fingerprints: dict[str, str] = field(default_factory=dict)
+    feed_cursors: dict[str, dict[str, Any]] = field(default_factory=dict)
 
 
 def plan_scope(state: State | None, scope_jql: str, full_refresh: bool) -> tuple[Scope, str | None]:
@@ -159,6 +175,7 @@ def sync_source(
     monotonic: Callable[[], float] = time.monotonic,
     plan: SourcePlan | None = None,
     run_deadline: float | None = None,
+    observer: SyncObserver | None = None,
 ) -> RunResult:
     """Sync one source. Never raises for Jira or config problems: they end as a FAILED run, state untouched.
 
@@ -167,6 +184,7 @@ def sync_source(
     history pass a fixed one). `monotonic` measures the time budget (tests pass one that runs fast), which
     ends at the source's own budget or at `run_deadline` (a `monotonic()` value), whichever comes first.
     `plan` is what `run_sync` already read for the source (its state, killed runs); without it, it is read.
+    `observer` hears the window start (with Jira's estimate of its size), each committed batch and the end.
 
     Warehouse statements: a run that finds nothing new reads nothing more than the live ids (the deletion
     sweep) and writes its run-log row once, at the end; the RUNNING row and the state are written only by
@@ -198,7 +216,9 @@ def sync_source(
         zone = client.time_zone()  # re-read every run: a changed account time zone needs no reset
         result.time_zone = zone.key
         jira_now = jira_clock() if jira_clock else client.server_now() or now()
-        story_fields = story_points_field_ids(client.fields())
+        site_fields = client.fields()
+        story_fields = story_points_field_ids(site_fields)
+        epic_link_fields = field_ids_of_type(site_fields, EPIC_LINK_FIELD_TYPE)
         base_jql = source_jql(source.jql, source.projects)
         scope, note = plan_scope(state, base_jql, full_refresh)
         start, repaired = repair_future_watermark(
@@ -211,12 +231,28 @@ def sync_source(
         # The window ends at the first whole minute after Jira's now minus the search lag: correctness rests on
         # the probe (incremental.py), so the bound only stops the walk from chasing edits made during it.
         upper = floor_minute(jira_now - source.search_lag) + MINUTE
-        progress = _Progress(start, scope)
+        entities = selected(source.entities)
+        context = Context(client, Stamp(source.name, result.run_id, now()), source.projects, base_jql, site_fields)
+        stored_prints = {} if full_refresh or state is None else dict(state.fingerprints or {})
+        stored_cursors = {} if full_refresh or state is None else dict(state.feed_cursors or {})
+        added = newly_fed(stored_prints, entities)
+        if added and start is not None:
+            start = None  # the issues already stored have none of these rows yet: bring every issue again
+            line = f"syncing {', '.join(added)} for the first time: re-reading every issue to load them"
+            log.warning("%s: %s", source.name, line)
+            result.notes.append(line)
+        progress = _Progress(start, scope, stored_prints, stored_cursors)
+        progress.fingerprints = sync_references(
+            warehouse, entities, context, stored_prints, result.notes.append, now()
+        )
+        progress.fingerprints[CHILDREN_KEY] = ",".join(window_fed(entities))
         deadline = started + source.time_budget.total_seconds()
         if run_deadline is not None:
             deadline = min(deadline, run_deadline)
 
-        def commit(rows: list[dict[str, Any]], watermark: datetime | None) -> None:
+        def commit(issues: list[dict], watermark: datetime | None) -> None:
+            rows = flatten(issues)
+            children = child_rows(entities, context, issues)  # the next batch is fetched meanwhile
             open_run()
             merged = warehouse.commit_batch(
                 rows,
@@ -226,12 +262,16 @@ def sync_source(
                 run_id=result.run_id,
                 force=full_refresh,
                 scope=progress.scope,
+                children=children,
+                fingerprints=progress.fingerprints,
             )
             result.counts.fetched += len(rows)
             result.counts.inserted += merged.inserted
             result.counts.updated += merged.updated
             result.counts.batches += 1
             progress.watermark = result.watermark_after = watermark
+            if observer is not None:
+                observer.batch_committed(source.name, len(rows))
 
         def flatten(issues: list[dict]) -> list[dict[str, Any]]:
             synced_at = now()
@@ -240,6 +280,7 @@ def sync_source(
                     issue,
                     source=source.name,
                     story_points_fields=story_fields,
+                    epic_link_fields=epic_link_fields,
                     synced_at=synced_at,
                     run_id=result.run_id,
                     on_trim=result.notes.append,  # what was cut from an issue too large for Snowflake
@@ -257,12 +298,14 @@ def sync_source(
             page_size=source.page_size,
             stored_watermark=start,
         )
+        if observer is not None:  # someone watches: one more request, for the size of the window
+            observer.window_started(source.name, window_total(client, walk), client.stats)
         for batch in walk.batches():
             watermark = progress.watermark
             if batch.watermark and (watermark is None or batch.watermark > watermark):
                 watermark = batch.watermark
             if batch.issues or watermark != progress.watermark:
-                commit(flatten(batch.issues), watermark)
+                commit(batch.issues, watermark)
             if monotonic() > deadline and moved_on(start, progress.watermark):
                 result.status = "PARTIAL"  # committed up to here; the next run resumes from this watermark
                 return result
@@ -278,15 +321,28 @@ def sync_source(
                 already_fetched=walk.seen_ids,
             ):
                 progress.scope = chunk.scope
-                commit(flatten(chunk.issues), progress.watermark)
+                commit(chunk.issues, progress.watermark)
                 if monotonic() > deadline and chunk.issues:
                     result.status = "PARTIAL"
                     return result
-        departed = find_departed_ids(client, base_jql, warehouse.live_issue_ids(source.name))
-        unchanged = state is not None and (state.watermark, state.account_time_zone, state.scope) == (
+        context.known_issues = lambda ids: warehouse.live_issue_ids_among(source.name, ids)
+        progress.feed_cursors = sync_feeds(warehouse, entities, context, stored_cursors, now())
+        sweep_due = full_refresh or note is not None or state is None or state.scope != progress.scope
+        departed, checks = find_departures(warehouse, client, source, base_jql, state, jira_now, sweep_due)
+        unchanged = state is not None and (
+            state.watermark,
+            state.account_time_zone,
+            state.scope,
+            state.fingerprints or {},
+            state.feed_cursors or {},
+            DeletionChecks(state.last_sweep_at, state.audit_checked_at),
+        ) == (
             progress.watermark,
             zone.key,
             progress.scope,
+            progress.fingerprints,
+            progress.feed_cursors,
+            checks,
         )
         if departed or result.counts.batches or full_refresh or not unchanged:
             open_run()
@@ -299,6 +355,10 @@ def sync_source(
                 deleted_at=now(),
                 scope=progress.scope,
                 window_upper=upper,
+                child_tables=owned_tables(entities),
+                fingerprints=progress.fingerprints,
+                feed_cursors=progress.feed_cursors,
+                deletion_checks=checks,
             )
         result.watermark_after = progress.watermark
         result.window_upper = upper
@@ -315,8 +375,43 @@ def sync_source(
             result.requests, result.retries = client.stats.requests, client.stats.retries
             client.close()
         result.duration_seconds = monotonic() - started
+        if observer is not None:
+            observer.source_finished(source.name, result.status)
         warehouse.finish_run(result.run_id, now(), result.summary(), started_at=result.started_at)
     return result
+
+
+def find_departures(
+    warehouse: Warehouse,
+    client: JiraClient,
+    source: SourceConfig,
+    base_jql: str,
+    state: State | None,
+    jira_now: datetime,
+    sweep_due: bool,
+) -> tuple[list[int], DeletionChecks]:
+    """The issues that left the source since the last check, and the checks to keep in the state.
+
+    The sweep (every id listed, compared with the stored live ones) runs on the source's cadence, and at
+    once for a new source, a full refresh or a changed scope. Between sweeps the audit log, when the account
+    may read it, names the issues deleted (one request; moves out of scope wait for the sweep). The audit
+    cursor moves only when the log named something, so a quiet run writes no state.
+    """
+    last_sweep = state.last_sweep_at if state else None
+    audit_at = state.audit_checked_at if state else None
+    if not source.deletion_sweep:  # a sweep every run: the audit log would add nothing, nor would the state
+        departed = find_departed_ids(client, base_jql, warehouse.live_issue_ids(source.name))
+        return departed, DeletionChecks(last_sweep or jira_now, audit_at)
+    if sweep_due or last_sweep is None or jira_now - last_sweep >= source.deletion_sweep:
+        departed = find_departed_ids(client, base_jql, warehouse.live_issue_ids(source.name))
+        readable = audit_deleted_ids(client, jira_now) is not None  # may it read the log?
+        return departed, DeletionChecks(jira_now, jira_now if readable else None)
+    if audit_at is None:
+        return [], DeletionChecks(last_sweep, None)
+    deleted = audit_deleted_ids(client, audit_at - AUDIT_OVERLAP)
+    if deleted is None:  # no longer readable: the sweep alone, from now on
+        return [], DeletionChecks(last_sweep, None)
+    return deleted, DeletionChecks(last_sweep, jira_now if deleted else audit_at)
 
 
 def record_invalid_source(
@@ -353,6 +448,7 @@ def run_sync(
     jira_clock: Clock | None = None,
     monotonic: Callable[[], float] = time.monotonic,
     time_budget: timedelta = RUN_TIME_BUDGET,
+    observer: SyncObserver | None = None,
 ) -> dict[str, Any]:
     """Sync every enabled source, or the one named; return a JSON-able summary per source.
 
@@ -399,6 +495,7 @@ def run_sync(
                 monotonic=monotonic,
                 plan=plan,
                 run_deadline=run_deadline,
+                observer=observer,
             )
         )
     if waiting:

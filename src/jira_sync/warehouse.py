@@ -35,6 +35,8 @@ from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from typing import Any, Protocol, TypeVar
 
+from jira_sync.entities.fields import TABLE as FIELDS_TABLE
+from jira_sync.history import WIDE_VIEW, WIDE_VIEW_TABLES, wide_view_select
 from jira_sync.jira.errors import one_line
 from jira_sync.model import (
     ARRAY,
@@ -44,7 +46,6 @@ from jira_sync.model import (
     RUN_STATUSES,
     SOURCES,
     STATE,
-    TABLES,
     TIMESTAMP_TZ,
     VARIANT,
     Table,
@@ -58,6 +59,9 @@ DEFAULT_BATCH_SIZE = 500
 # Snowflake caps a VARCHAR (hence a bind value and PARSE_JSON's input) at 16 MB; stay well under it.
 DEFAULT_MAX_BIND_BYTES = 8_000_000
 MAX_ERROR_MESSAGE_CHARS = 10_000
+MAX_KEPT_IN_STATEMENT = 2_000
+"""Most kept keys one mark-missing UPDATE names: with a batch's issue ids (up to 5,000, twice for links) it
+stays under Snowflake's 16,384 expressions a statement."""
 
 # By name, not by position: VIEWS holds more views than these two (JIRA_SYNC_STATUS).
 ISSUES_CURRENT_VIEW = view_named("JIRA_ISSUES_CURRENT").name
@@ -103,6 +107,10 @@ class State:
     scope_jql: str | None = None
     backfill_jql: str | None = None
     backfill_after_id: int | None = None
+    fingerprints: dict[str, str] | None = None
+    feed_cursors: dict[str, dict[str, Any]] | None = None
+    last_sweep_at: datetime | None = None
+    audit_checked_at: datetime | None = None
 
     @property
     def scope(self) -> Scope:
@@ -160,6 +168,29 @@ class Plan:
     schema_current: bool
 
 
+@dataclass(frozen=True)
+class DeletionChecks:
+    """How far a source's search for deletions has got: Jira's time of its last sweep, and how far its audit
+    log was read (None: the account may not read it; the sweep alone finds deletions)."""
+
+    last_sweep_at: datetime | None
+    audit_checked_at: datetime | None
+
+
+@dataclass(frozen=True)
+class ChildRows:
+    """A batch's rows of one child table (comments, links...) and the issues they belong to.
+
+    `complete`: the rows are all those issues have, so their stored rows missing here are marked deleted.
+    `owner_columns`: the columns naming a row's issue (a link has two)."""
+
+    table: Table
+    rows: Sequence[Mapping[str, Any]]
+    owners: Sequence[int]
+    owner_columns: tuple[str, ...] = ("ISSUE_ID",)
+    complete: bool = True
+
+
 class SourceLike(Protocol):
     """What `upsert_source` reads from a source (config.SourceConfig has it all)."""
 
@@ -177,6 +208,8 @@ class SourceLike(Protocol):
     page_size: int
     workers: int
     time_budget: timedelta
+    deletion_sweep: timedelta
+    entities: tuple[str, ...] | None
 
 
 _Record = TypeVar("_Record", State, RunRecord)
@@ -307,18 +340,17 @@ class Warehouse:
         stored = self.schema_versions()
         wanted = code_versions()
         changed = []
-        for table in MANAGED_TABLES:
-            if check_all_tables or stored.get(table.name) != wanted[table.name]:
-                self._ensure_table(table)
-                changed.append(table.name)
-        names = {table.name: self.qualified(table.name) for table in TABLES}
+        tables = [t for t in MANAGED_TABLES if check_all_tables or stored.get(t.name) != wanted[t.name]]
+        existing = self._existing_columns() if tables else {}
+        for table in tables:
+            self._ensure_table(table, existing)
+            changed.append(table.name)
         for view in VIEWS:
             if stored.get(view.name) != wanted[view.name]:
-                self._sql(
-                    f"create or replace view {self.qualified(view.name)} copy grants as "
-                    + view.select.format(**names)
-                )
+                self.replace_view(view.name, view.select)
                 changed.append(view.name)
+        if any(stored.get(name) != wanted[name] for name in WIDE_VIEW_TABLES):
+            self.refresh_wide_view()  # a fresh warehouse, or a table it reads redefined: the wide view follows
         at = datetime.now(UTC)
         rows = [
             {"OBJECT": name, "VERSION": wanted[name], "APPLIED_AT": at}
@@ -329,6 +361,16 @@ class Warehouse:
             log.info("schema brought up to date: %s", ", ".join(r["OBJECT"] for r in rows))
             self._upsert(SCHEMA_VERSIONS, rows)
         return changed
+
+    def replace_view(self, name: str, select: str) -> None:
+        """Create or replace a view (keeping its grants) from a SELECT naming tables as `{TABLE_NAME}`."""
+        names = {table.name: self.qualified(table.name) for table in MANAGED_TABLES}
+        self._sql(f"create or replace view {self.qualified(name)} copy grants as " + select.format(**names))
+
+    def refresh_wide_view(self) -> None:
+        """Regenerate JIRA_ISSUES_WIDE from the custom fields of every source in JIRA_FIELDS (two statements):
+        after the fields were written, or the tables it reads were (re)defined. See jira_sync.history."""
+        self.replace_view(WIDE_VIEW, wide_view_select(self._select(FIELDS_TABLE, NOT_DELETED)))
 
     def schema_versions(self) -> dict[str, str]:
         """The recorded version of each object ({} before the first `ensure_schema`)."""
@@ -343,16 +385,42 @@ class Warehouse:
         """The table's column names as the warehouse has them (DESCRIBE TABLE works on both warehouses)."""
         return [str(row[0]).upper() for row in self._sql(f"describe table {self.qualified(table.name)}")]
 
-    def _ensure_table(self, table: Table) -> None:
-        name = self.qualified(table.name)
-        columns = ", ".join(
-            f"{quote_identifier(c.name)} {c.sql_type}{' NOT NULL' if c.key else ''}" for c in table.columns
+    def _existing_columns(self) -> dict[str, set[str]] | None:
+        """The columns of every table in the schema, by table, in one read of INFORMATION_SCHEMA (None when it
+        cannot be read: each table is then described on its own)."""
+        columns = f"{quote_identifier(self.database)}.information_schema.columns" if self.database else (
+            "information_schema.columns"
         )
-        keys = ", ".join(quote_identifier(c.name) for c in table.keys)
-        self._sql(f"create table if not exists {name} ({columns}, primary key ({keys}))")
-        existing = set(self.table_columns(table))
+        # the schema as quote_identifier names it (upper case), or the session's
+        where, params = (
+            ("table_schema = ?", [self.schema.upper()]) if self.schema else ("table_schema = current_schema()", [])
+        )
+        try:
+            rows = self._sql(f"select table_name, column_name from {columns} where {where}", params)
+        except Exception as exc:  # not readable here: fall back to DESCRIBE TABLE per table
+            log.debug("information_schema not readable (%s): describing each table", exc)
+            return None
+        found: dict[str, set[str]] = {}
+        for table_name, column_name in rows:
+            found.setdefault(str(table_name).upper(), set()).add(str(column_name).upper())
+        return found
+
+    def _ensure_table(self, table: Table, existing: Mapping[str, set[str]] | None = None) -> None:
+        """Create the table if it is missing, and add the columns it lacks. `existing`: the schema's columns
+        by table, read once for all tables (a missing table is created with no DESCRIBE after it)."""
+        name = self.qualified(table.name)
+        if existing is not None and table.name in existing:
+            present = existing[table.name]
+        else:
+            columns = ", ".join(
+                f"{quote_identifier(c.name)} {c.sql_type}{' NOT NULL' if c.key else ''}" for c in table.columns
+            )
+            keys = ", ".join(quote_identifier(c.name) for c in table.keys)
+            self._sql(f"create table if not exists {name} ({columns}, primary key ({keys}))")
+            # with no catalog read, the table may have been there already, with other columns
+            present = set(self.table_columns(table)) if existing is None else set(table.names)
         for column in table.columns:
-            if column.name not in existing:
+            if column.name not in present:
                 log.info("adding column %s to %s", column.name, table.name)
                 self._sql(f"alter table {name} add column {quote_identifier(column.name)} {column.sql_type}")
 
@@ -515,17 +583,7 @@ class Warehouse:
 
     def mark_deleted(self, source: str, ids: Iterable[int], at: datetime) -> int:
         """Soft-delete issues (IS_DELETED, DELETED_AT); already-deleted ones keep their first DELETED_AT."""
-        rows = [
-            {"SOURCE": source, "ID": int(i), "IS_DELETED": True, "DELETED_AT": at} for i in sorted(set(ids))
-        ]
-        counts = self._upsert(
-            ISSUES,
-            rows,
-            update_columns=("IS_DELETED", "DELETED_AT"),
-            update_when='not coalesce(t."IS_DELETED", false)',
-            insert=False,
-        )
-        return counts.updated
+        return self.mark_keys_deleted(ISSUES, source, [{"ID": int(i)} for i in sorted(set(ids))], at)
 
     def live_issue_ids(self, source: str) -> set[int]:
         """Ids of the source's issues not marked deleted."""
@@ -535,10 +593,140 @@ class Warehouse:
         )
         return {int(r[0]) for r in rows}
 
+    def live_issue_ids_among(self, source: str, ids: Iterable[int]) -> set[int]:
+        """Which of `ids` the source has stored as live issues (one read per batch_size ids)."""
+        wanted = sorted({int(i) for i in ids})
+        found: set[int] = set()
+        for start in range(0, len(wanted), self.batch_size):
+            chunk = wanted[start : start + self.batch_size]
+            rows = self._sql(
+                f'select "ID" from {self.qualified(ISSUES.name)} where "SOURCE" = ? and {NOT_DELETED} '
+                f'and "ID" in ({_marks(chunk)})',
+                [source, *chunk],
+            )
+            found.update(int(r[0]) for r in rows)
+        return found
+
     def read_issues(self, source: str, *, include_deleted: bool = True) -> list[dict[str, Any]]:
         """The source's issue rows by ID, typed (datetimes, dates, parsed VARIANTs): for checks and tools."""
         where = '"SOURCE" = ?' + ("" if include_deleted else f" and {NOT_DELETED}")
         return self._select(ISSUES, where, [source], order='"ID"')
+
+    # --- entity tables: the same few operations for every one --------------------------------------
+
+    def merge_entity_rows(
+        self, table: Table, rows: Sequence[Mapping[str, Any]], *, only_new: bool = False
+    ) -> MergeCounts:
+        """Upsert an entity's rows on its key; of two copies of a key in `rows`, the later wins.
+
+        A stored row with a newer UPDATED (comments, worklogs) is kept. `only_new`: rows that never change
+        once Jira wrote them (changelog items) are inserted, and rewritten only to undo a deletion mark, so
+        re-reading an issue's whole history costs no rewrite.
+        """
+        keys = [c.name for c in table.keys]
+        latest = {tuple(row.get(k) for k in keys): row for row in rows}
+        if only_new:
+            when = 'coalesce(t."IS_DELETED", false)'
+        elif "UPDATED" in table.names:
+            when = 't."UPDATED" is null or src."UPDATED" >= t."UPDATED" or coalesce(t."IS_DELETED", false)'
+        else:
+            when = None
+        return self._upsert(table, list(latest.values()), update_when=when)
+
+    def live_keys(self, table: Table, source: str, where: str = "", params: Sequence[Any] = ()) -> set[tuple]:
+        """Keys (without SOURCE) of the source's rows of an entity table not marked deleted (and matching
+        `where`)."""
+        keys = ", ".join(quote_identifier(c.name) for c in table.keys if c.name != "SOURCE")
+        sql = f'select {keys} from {self.qualified(table.name)} where "SOURCE" = ? and {NOT_DELETED}'
+        rows = self._sql(sql + (f" and {where}" if where else ""), [source, *params])
+        return {tuple(row) for row in rows}
+
+    def mark_missing(
+        self,
+        table: Table,
+        source: str,
+        present: Iterable[Mapping[str, Any]],
+        at: datetime,
+        *,
+        owners: Mapping[str, Sequence[int]] | None = None,
+        listed: str | None = None,
+    ) -> None:
+        """Mark deleted the source's live rows (all, or those of `owners`' issues, or those whose boolean
+        column `listed` is true) not among `present`.
+
+        One UPDATE naming the rows kept (`key not in (...)`), so a batch pays one statement, not a read and
+        a write. With more than MAX_KEPT_IN_STATEMENT rows kept (Snowflake limits a statement's expressions),
+        the stored keys are read and the missing ones marked by key instead.
+        """
+        keys = [c.name for c in table.keys if c.name != "SOURCE"]
+        kept = sorted({tuple(row.get(k) for k in keys) for row in present}, key=repr)
+        where, params = (f"coalesce({quote_identifier(listed)}, false)" if listed else ""), []
+        if owners is not None:
+            owned = [(c, [int(i) for i in ids]) for c, ids in owners.items() if ids]
+            if not owned:
+                return
+            where += (" and " if where else "") + "("
+            where += " or ".join(f"{quote_identifier(c)} in ({_marks(ids)})" for c, ids in owned) + ")"
+            params = [i for _, ids in owned for i in ids]
+        if len(kept) > MAX_KEPT_IN_STATEMENT:
+            gone = self.live_keys(table, source, where, params) - set(kept)
+            self.mark_keys_deleted(table, source, [dict(zip(keys, key, strict=True)) for key in gone], at)
+            return
+        if kept:
+            if len(keys) == 1:
+                key_sql, values = quote_identifier(keys[0]), [k[0] for k in kept]
+            else:  # a composite key as one text: 'issue:sprint'
+                key_sql = " || ':' || ".join(f"{quote_identifier(k)}::varchar" for k in keys)
+                values = [":".join(str(v) for v in k) for k in kept]
+            where += (" and " if where else "") + f"{key_sql} not in ({_marks(values)})"
+            params += values
+        self._sql(
+            f'update {self.qualified(table.name)} set "IS_DELETED" = true, "DELETED_AT" = ? '
+            f'where "SOURCE" = ? and {NOT_DELETED}' + (f" and {where}" if where else ""),
+            [iso_utc(at), source, *params],
+        )
+
+    def mark_keys_deleted(
+        self, table: Table, source: str, keys: Sequence[Mapping[str, Any]], at: datetime
+    ) -> int:
+        """Soft-delete rows by key; rows already deleted keep their first DELETED_AT, unknown keys are no-ops."""
+        rows = [{**key, "SOURCE": source, "IS_DELETED": True, "DELETED_AT": at} for key in keys]
+        counts = self._upsert(
+            table,
+            rows,
+            update_columns=("IS_DELETED", "DELETED_AT"),
+            update_when='not coalesce(t."IS_DELETED", false)',
+            insert=False,
+        )
+        return counts.updated
+
+    def mark_owned_deleted(
+        self, table: Table, source: str, issue_ids: Sequence[int], owner_columns: Sequence[str], at: datetime
+    ) -> None:
+        """Soft-delete the rows of departing issues (a deleted issue's comments, worklogs, changelog...).
+
+        A row with two issues (a link) goes only when neither end stays: its other end departs too, or is not
+        a live issue of the source (a link to an issue still synced stays, as Jira still shows it there).
+        Runs before the issues are marked, so a crash between the two repeats both.
+        """
+        issues = self.qualified(ISSUES.name)
+        for start in range(0, len(issue_ids), self.batch_size):
+            chunk = [int(i) for i in issue_ids[start : start + self.batch_size]]
+            marks = _marks(chunk)
+            touched = " or ".join(f"{quote_identifier(c)} in ({marks})" for c in owner_columns)
+            gone = " and ".join(
+                f"({quote_identifier(c)} in ({marks}) or not exists (select 1 from {issues} i "
+                f'where i."SOURCE" = t."SOURCE" and i."ID" = t.{quote_identifier(c)} '
+                f'and not coalesce(i."IS_DELETED", false)))'
+                for c in owner_columns
+            )
+            condition = f"({touched})" if len(owner_columns) == 1 else f"({touched}) and {gone}"
+            binds = chunk * (len(owner_columns) * (1 if len(owner_columns) == 1 else 2))
+            self._sql(
+                f'update {self.qualified(table.name)} t set "IS_DELETED" = true, "DELETED_AT" = ? '
+                f'where t."SOURCE" = ? and not coalesce(t."IS_DELETED", false) and {condition}',
+                [iso_utc(at), source, *binds],
+            )
 
     # --- checkpoints: issue changes first, then the state that they make safe ------------------------
 
@@ -553,14 +741,23 @@ class Warehouse:
         force: bool = False,
         at: datetime | None = None,
         scope: Scope | None = None,
+        children: Sequence[ChildRows] = (),
+        fingerprints: Mapping[str, str] | None = None,
     ) -> MergeCounts:
-        """MERGE a batch of issues, then move the source's watermark: in that order, never the other.
+        """MERGE a batch's child rows, then its issues, then move the source's watermark: in that order.
 
         A crash after this returns loses nothing; a crash inside it leaves the watermark where it was, so the
-        next run repeats the batch, which the MERGE makes a no-op for the rows already written.
+        next run repeats the batch, which the MERGEs make a no-op for the rows already written. Children go
+        first so that no crash leaves an issue stored newer than its comments, links or changelog.
         """
+        moment = at or datetime.now(UTC)
+        for child in children:
+            self.merge_entity_rows(child.table, child.rows, only_new=not child.complete)
+            if child.complete:
+                owners = {column: child.owners for column in child.owner_columns}
+                self.mark_missing(child.table, source, child.rows, moment, owners=owners)
         counts = self.merge_issues(rows, force=force)
-        self._checkpoint(source, watermark, time_zone, run_id, at, scope)
+        self._checkpoint(source, watermark, time_zone, run_id, at, scope, fingerprints=fingerprints)
         return counts
 
     def complete_window(
@@ -575,13 +772,24 @@ class Warehouse:
         at: datetime | None = None,
         scope: Scope | None = None,
         window_upper: datetime | None = None,
+        child_tables: Sequence[tuple[Table, tuple[str, ...]]] = (),
+        fingerprints: Mapping[str, str] | None = None,
+        feed_cursors: Mapping[str, Mapping[str, Any]] | None = None,
+        deletion_checks: DeletionChecks | None = None,
     ) -> int:
-        """Soft-delete the issues Jira no longer lists, then move the watermark to the window's end.
+        """Soft-delete the issues Jira no longer lists (and their rows in `child_tables`, each named with
+        the columns that hold a row's issue), then move the watermark to the window's end.
 
         Returns how many issues were newly marked deleted. A crash between the two steps repeats the sweep.
         """
-        deleted = self.mark_deleted(source, deleted_ids, deleted_at)
-        self._checkpoint(source, watermark, time_zone, run_id, at, scope, window_upper)
+        ids = sorted({int(i) for i in deleted_ids})
+        for table, owner_columns in child_tables:
+            self.mark_owned_deleted(table, source, ids, owner_columns, deleted_at)
+        deleted = self.mark_deleted(source, ids, deleted_at)
+        self._checkpoint(
+            source, watermark, time_zone, run_id, at, scope, window_upper, fingerprints, feed_cursors,
+            deletion_checks,
+        )  # fmt: skip
         return deleted
 
     def _checkpoint(
@@ -593,8 +801,12 @@ class Warehouse:
         at: datetime | None,
         scope: Scope | None = None,
         window_upper: datetime | None = None,
+        fingerprints: Mapping[str, str] | None = None,
+        feed_cursors: Mapping[str, Mapping[str, Any]] | None = None,
+        deletion_checks: DeletionChecks | None = None,
     ) -> None:
-        """Write the state row; the scope columns only when a `scope` is given, WINDOW_UPPER only when set."""
+        """Write the state row; the scope columns only when a `scope` is given, WINDOW_UPPER, FINGERPRINTS,
+        FEED_CURSORS and the deletion checks only when set."""
         row: dict[str, Any] = {
             "SOURCE": source,
             "WATERMARK": watermark,
@@ -610,6 +822,13 @@ class Warehouse:
             )
         if window_upper is not None:
             row["WINDOW_UPPER"] = window_upper
+        if fingerprints is not None:
+            row["FINGERPRINTS"] = dict(fingerprints)
+        if feed_cursors is not None:
+            row["FEED_CURSORS"] = {name: dict(cursor) for name, cursor in feed_cursors.items()}
+        if deletion_checks is not None:
+            row["LAST_SWEEP_AT"] = deletion_checks.last_sweep_at
+            row["AUDIT_CHECKED_AT"] = deletion_checks.audit_checked_at
         # A None value leaves its key out of the row's JSON, which the MERGE reads as NULL: it clears the column.
         self._upsert(STATE, [row], update_columns=[k for k in row if k != "SOURCE"])
 
@@ -742,6 +961,8 @@ class Warehouse:
             "PAGE_SIZE": int(source.page_size),
             "WORKERS": int(source.workers),
             "TIME_BUDGET_SECONDS": round(source.time_budget / timedelta(seconds=1)),
+            "DELETION_SWEEP_MINUTES": round(source.deletion_sweep / timedelta(minutes=1)),
+            "ENTITIES": None if source.entities is None else list(source.entities),
             "CREATED_AT": at,
             "UPDATED_AT": at,
         }
@@ -756,6 +977,11 @@ _RUN_COUNTERS = (
     "REQUESTS",
     "RETRIES",
 )
+
+
+def _marks(values: Sequence[Any]) -> str:
+    """One `?` per value, for an IN list of binds."""
+    return ", ".join("?" for _ in values)
 
 
 def _sort_key(updated: Any) -> str:

@@ -2,12 +2,14 @@
 
 The middleware records the `sqlText` of every query the client sends (and every file it uploads to a stage)
 and answers itself what fakesnow cannot run: Snowflake-only DDL (roles, grants, secrets, network rules,
-external access integrations, procedures, tasks, LOG_LEVEL, session variables) gets a plausible success,
-and the few questions `snow` asks an account get a plausible answer (`SHOW INTEGRATIONS` lists the
+external access integrations, procedures, tasks, Streamlit apps, LOG_LEVEL, session variables) gets a plausible
+success, and the few questions `snow` asks an account get a plausible answer (`SHOW INTEGRATIONS` lists the
 integrations created so far, `DESCRIBE PROCEDURE` says it does not exist, the Anaconda channel lists the
 packages given). Everything else goes to fakesnow, so databases, schemas, stages, `PUT` and the procedures'
 own tables are real. Sessions live in one private in-memory fakesnow store, so what one `snow` command
-creates the next one sees, and nothing leaks into the store other tests share.
+creates the next one sees, and nothing leaks into the store other tests share. Tasks are kept, by Snowflake's
+rules for task graphs, in `tasks` (task_graph.py), which also runs the Snowflake Scripting blocks that build
+them: their queries on the session's store, the statements those make one by one, each recorded.
 """
 
 from __future__ import annotations
@@ -29,6 +31,7 @@ from fakesnow import statement_type
 from fakesnow.expr import normalise_ident
 from fakesnow.instance import FakeSnow
 from fakesnow.transforms import SERVER_VERSION
+from task_graph import Tasks
 
 from jira_sync.local_warehouse import embedded_server
 
@@ -36,6 +39,7 @@ from jira_sync.local_warehouse import embedded_server
 fakesnow_server = importlib.import_module("fakesnow.server")
 
 Scope = dict[str, Any]
+Answer = Callable[[str], "dict[str, Any] | None"]
 Receive = Callable[[], Awaitable[dict[str, Any]]]
 Send = Callable[[dict[str, Any]], Awaitable[None]]
 
@@ -54,21 +58,29 @@ ANACONDA_CHANNEL = {
     "tzdata": ["2025b"],
 }
 
+# What `snow streamlit deploy` asks to print the app's Snowsight URL.
+SNOWSIGHT = {
+    "SYSTEM$GET_SNOWSIGHT_HOST": "https://app.snowflake.com",
+    "SYSTEM$RETURN_CURRENT_ORG_NAME": "RECORDING_ORG",
+    "CURRENT_ACCOUNT_NAME": "RECORDING",
+}
+
 # Statements fakesnow cannot run: Snowflake-only objects and access control. Leading keywords, upper case.
 _ANSWERED_HERE = re.compile(
     r"""^(
         (CREATE|ALTER|DROP)\s+(OR\s+REPLACE\s+)?
             (ROLE|SECRET|NETWORK\s+RULE|(EXTERNAL\s+ACCESS\s+)?INTEGRATION|(SECURE\s+)?PROCEDURE|FUNCTION
-            |TASK|WAREHOUSE|USER|ACCOUNT)\b
+            |TASK|WAREHOUSE|USER|ACCOUNT|STREAMLIT)\b
         | ALTER\s+(SCHEMA|DATABASE|SESSION)\b
         | DROP\s+(DATABASE|SCHEMA|STAGE)\b
         | (GRANT|REVOKE|SET|UNSET|CALL)\b
         | SHOW\s+(INTEGRATIONS|SECRETS|NETWORK\s+RULES|TASKS|PROCEDURES|FUNCTIONS|GRANTS|ROLES|USERS|WAREHOUSES)\b
-        | (DESC|DESCRIBE)\s+(PROCEDURE|FUNCTION|INTEGRATION|SECRET|NETWORK\s+RULE|TASK)\b
+        | (DESC|DESCRIBE)\s+(PROCEDURE|FUNCTION|INTEGRATION|SECRET|NETWORK\s+RULE|TASK|STREAMLIT)\b
         | USE\s+(ROLE|SECONDARY\s+ROLES|WAREHOUSE)\b
         | EXECUTE\s+(IMMEDIATE|TASK)\b
         | SELECT\s+PACKAGE_NAME\s*,\s*VERSION\s+FROM\s+SNOWFLAKE\.INFORMATION_SCHEMA\.PACKAGES\b
         | SELECT\s+CURRENT_WAREHOUSE\(\)\s+IS\s+NOT\s+NULL
+        | SELECT\s+(SYSTEM\$GET_SNOWSIGHT_HOST|SYSTEM\$RETURN_CURRENT_ORG_NAME|CURRENT_ACCOUNT_NAME)\(\)\s+AS\s+RESULT\b
     )""",
     re.VERBOSE,
 )
@@ -78,6 +90,20 @@ _EXTERNAL_ACCESS_INTEGRATION = re.compile(
 
 
 _IDENTIFIER_LITERAL = re.compile(r"IDENTIFIER\('([\w$.\"]+)'\)", re.I)
+
+# Streamlit apps, as `snow streamlit deploy` makes them (versioned): CREATE STREAMLIT, ALTER STREAMLIT (ADD LIVE
+# VERSION) and DESCRIBE STREAMLIT are answered here from `streamlits`. The app's files go to its live version,
+# snow://streamlit/DB.SCHEMA.NAME/versions/live/, which fakesnow cannot address: LIST and PUT there are sent on
+# to a stage of the store that stands in for it (`_live_stage`), so the files land in `uploads` like any other.
+_STREAMLIT = re.compile(
+    r"^(?P<verb>CREATE|ALTER|DROP|DESC|DESCRIBE)\s+(OR\s+REPLACE\s+)?STREAMLIT\s+(IF\s+(NOT\s+)?EXISTS\s+)?"
+    r"(?P<name>IDENTIFIER\('[^']+'\)|[\w$.\"]+)",
+    re.I,
+)
+_STREAMLIT_PROPERTY = re.compile(
+    r"\b(MAIN_FILE|QUERY_WAREHOUSE|TITLE|COMMENT)\s*=\s*('(?:[^']|'')*'|[\w$\"]+)", re.I
+)
+_LIVE_VERSION = re.compile(r"'?snow://streamlit/(?P<name>[\w$.\"]+)/versions/live\b(?P<path>[^'\s]*)'?", re.I)
 
 
 def leading_words(sql: str) -> str:
@@ -103,8 +129,12 @@ class RecordingAccount:
     statements: list[Recorded] = field(default_factory=list)
     uploads: dict[str, bytes] = field(default_factory=dict)  # stage path (db/schema/stage/...) -> bytes
     integrations: list[str] = field(default_factory=list)
+    streamlits: dict[str, dict[str, str | None]] = field(default_factory=dict)  # DB.SCHEMA.NAME -> DESCRIBE
+    tasks: Tasks = field(default_factory=Tasks)  # tasks, task graphs and the Scripting blocks making them
     warehouses: dict[str, str | None] = field(default_factory=dict)  # session token -> current warehouse
     store: FakeSnow = field(default_factory=FakeSnow)
+    answer: Answer | None = None
+    """Canned answers first: a statement it answers (a dict, see `result_set`) goes nowhere else."""
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         path = scope.get("path", "")
@@ -124,6 +154,13 @@ class RecordingAccount:
             await _send_json(send, self._login(scope, payload))
             return
         sql = payload["sqlText"]
+        if self.answer is not None and (canned := self.answer(sql)) is not None:
+            self.statements.append(Recorded(sql, "recorder", canned["success"]))
+            await _send_json(send, canned)
+            return
+        if Tasks.handles(sql):
+            await _send_json(send, self._task_statement(sql, _session_token(headers)))
+            return
         if _ANSWERED_HERE.match(leading_words(sql)):
             answer = self._answer(sql, _session_token(headers))
             self.statements.append(Recorded(sql, "recorder", answer["success"]))
@@ -131,7 +168,9 @@ class RecordingAccount:
             return
         recorded = Recorded(sql, "fakesnow")
         self.statements.append(recorded)
-        if (plain := _IDENTIFIER_LITERAL.sub(r"\1", sql)) != sql:  # fakesnow cannot read IDENTIFIER('...')
+        # fakesnow cannot read IDENTIFIER('...') nor a Streamlit's live version (snow://streamlit/...)
+        plain = _LIVE_VERSION.sub(lambda match: f"@{self._live_stage(match['name'])}{match['path']}", sql)
+        if (plain := _IDENTIFIER_LITERAL.sub(r"\1", plain)) != sql:
             body = json.dumps({**payload, "sqlText": plain}).encode()
             scope = {**scope, "headers": [(k, v) for k, v in scope["headers"] if k != b"content-encoding"]}
         await fakesnow_server.app(scope, _replay(body), _watch_success(send, recorded))
@@ -160,30 +199,93 @@ class RecordingAccount:
             "success": True,
         }
 
+    def _task_statement(self, sql: str, token: str) -> dict[str, Any]:
+        """A task statement or a Scripting block (task_graph.py), recorded before the statements a block runs,
+        whose queries run on this session of the store."""
+        recorded = Recorded(sql, "recorder")
+        self.statements.append(recorded)
+        session = fakesnow_server.sessions[token]
+
+        def run(query: str) -> tuple[list[str], list[tuple[Any, ...]]]:
+            cursor = session.cursor()
+            cursor.execute(query)
+            return [column[0] for column in cursor.description], cursor.fetchall()
+
+        def record(statement: str, answer: dict[str, Any]) -> None:
+            self.statements.append(Recorded(statement, "block", answer["success"]))
+
+        answer = self.tasks.answer(sql, session.database, session.schema, run, record)
+        recorded.ok = answer["success"]
+        return answer
+
     def _answer(self, sql: str, token: str) -> dict[str, Any]:
         words = leading_words(sql)
         if words.startswith("SELECT CURRENT_WAREHOUSE()"):
             has_warehouse = "TRUE" if self.warehouses.get(token) else "FALSE"
-            return _result([("HAS_WAREHOUSE", "boolean")], [[has_warehouse]], statement_type.SELECT)
+            return result_set([("HAS_WAREHOUSE", "boolean")], [[has_warehouse]], statement_type.SELECT)
+        if match := re.match(r"SELECT (\S+)\(\) AS RESULT", words):  # what snow asks to print an app's URL
+            return result_set(["RESULT"], [[SNOWSIGHT[match.group(1)]]], statement_type.SELECT)
+        if match := _STREAMLIT.match(sql.strip()):
+            return self._streamlit(sql, match)
         if match := re.match(r"USE WAREHOUSE ([\w$\"]+)", words):
             self.warehouses[token] = match.group(1)
         if words.startswith("SELECT PACKAGE_NAME"):
             rows = [
                 [name, version] for name, versions in self.anaconda_channel.items() for version in versions
             ]
-            return _result(["PACKAGE_NAME", "VERSION"], rows, statement_type.SELECT)
+            return result_set(["PACKAGE_NAME", "VERSION"], rows, statement_type.SELECT)
         if words.startswith("SHOW INTEGRATIONS"):
             rows = [[name, "EXTERNAL_ACCESS", "SECURITY", "true", "", ""] for name in self.integrations]
             columns = ["name", "type", "category", "enabled", "comment", "created_on"]
-            return _result(columns, rows, statement_type.SHOW)
+            return result_set(columns, rows, statement_type.SHOW)
         if words.startswith(("DESC ", "DESCRIBE ")):
-            return _error(
+            return refusal(
                 "002003", "02000", "SQL compilation error: the object does not exist or not authorized."
             )
         if match := _EXTERNAL_ACCESS_INTEGRATION.match(words):
             self.integrations.append(match.group(3).strip('"').upper())
         kind = statement_type.SHOW if words.startswith("SHOW") else statement_type.DDL
-        return _result(["status"], [["Statement executed successfully."]], kind)
+        return result_set(["status"], [["Statement executed successfully."]], kind)
+
+    def _streamlit(self, sql: str, match: re.Match[str]) -> dict[str, Any]:
+        """CREATE, ALTER (its properties, ADD LIVE VERSION), DROP and DESCRIBE of a Streamlit app."""
+        name, verb = _object_name(match["name"]), match["verb"].upper()
+        exists = name in self.streamlits
+        if verb in ("DESC", "DESCRIBE") or (verb == "ALTER" and not exists):
+            if not exists:
+                return refusal("002003", "02000", f"SQL compilation error: Streamlit {name} does not exist.")
+            row = self.streamlits[name]
+            return result_set(list(row), [list(row.values())], statement_type.SELECT)
+        if verb == "DROP":
+            self.streamlits.pop(name, None)
+        elif verb == "CREATE" and (not exists or re.match(r"CREATE\s+OR\s+REPLACE", sql.strip(), re.I)):
+            self.streamlits[name] = {"name": name.rpartition(".")[2], "live_version_location_uri": None}
+        if verb != "DROP":
+            row = self.streamlits[name]
+            for key, value in _STREAMLIT_PROPERTY.findall(sql):
+                row[key.lower()] = value[1:-1].replace("''", "'") if value.startswith("'") else value.upper()
+            if re.search(r"\bADD\s+LIVE\s+VERSION\b", sql, re.I):
+                row["live_version_location_uri"] = f"snow://streamlit/{name}/versions/live/"
+                database, schema, _ = name.split(".")
+                with contextlib.closing(self.store.connect(database, schema)) as connection:
+                    connection.cursor().execute(f"CREATE STAGE IF NOT EXISTS {self._live_stage(name)}")
+        return result_set(["status"], [["Statement executed successfully."]], statement_type.DDL)
+
+    @staticmethod
+    def _live_stage(name: str) -> str:
+        """The store's stage standing in for a Streamlit's live version (DB.SCHEMA.NAME)."""
+        database, schema, app = _object_name(name).split(".")
+        return f"{database}.{schema}.{app}__LIVE_VERSION"
+
+    def streamlit_files(self, name: str) -> dict[str, bytes]:
+        """The files last uploaded to the live version of the Streamlit DB.SCHEMA.NAME, by path within it."""
+        prefix = self._live_stage(name).replace(".", "/") + "/"
+        return {path[len(prefix) :]: body for path, body in self.uploads.items() if path.startswith(prefix)}
+
+
+def _object_name(name: str) -> str:
+    """DB.SCHEMA.NAME as Snowflake resolves an unquoted name: IDENTIFIER('...') unwrapped, upper case."""
+    return _IDENTIFIER_LITERAL.sub(r"\1", name).replace('"', "").upper()
 
 
 def _session_token(headers: dict[bytes, bytes]) -> str:
@@ -191,7 +293,7 @@ def _session_token(headers: dict[bytes, bytes]) -> str:
     return headers.get(b"authorization", b"").decode().removeprefix('Snowflake Token="').rstrip('"')
 
 
-def _result(columns: list[str | tuple[str, str]], rows: list[list[Any]], kind: int) -> dict[str, Any]:
+def result_set(columns: list[str | tuple[str, str]], rows: list[list[Any]], kind: int) -> dict[str, Any]:
     """A JSON result set; a column is a name (text) or (name, Snowflake type)."""
     return {
         "data": {
@@ -225,7 +327,7 @@ def _column(name: str, kind: str) -> dict[str, Any]:
     }
 
 
-def _error(code: str, sql_state: str, message: str) -> dict[str, Any]:
+def refusal(code: str, sql_state: str, message: str) -> dict[str, Any]:
     return {
         "data": {"errorCode": code, "sqlState": sql_state},
         "code": code,
@@ -273,10 +375,10 @@ async def _send_json(send: Send, payload: dict[str, Any]) -> None:
 
 @contextlib.contextmanager
 def recording_account(
-    anaconda_channel: Mapping[str, list[str]] | None = None,
+    anaconda_channel: Mapping[str, list[str]] | None = None, answer: Answer | None = None
 ) -> Iterator[tuple[RecordingAccount, dict[str, Any]]]:
     """A recording account on a free loopback port: (the account, connector kwargs to reach it)."""
-    account = RecordingAccount(anaconda_channel=dict(anaconda_channel or ANACONDA_CHANNEL))
+    account = RecordingAccount(anaconda_channel=dict(anaconda_channel or ANACONDA_CHANNEL), answer=answer)
     with embedded_server(app=account) as kwargs:
         yield account, kwargs
 

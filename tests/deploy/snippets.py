@@ -17,6 +17,7 @@ from typing import Any
 
 import sqlglot
 import yaml
+from scripting import BLOCK, parse_block
 from snowflake.connector.util_text import split_statements
 from sqlglot import exp
 
@@ -28,7 +29,8 @@ SNOWFLAKE_YML = ROOT / "snowflake.yml"
 SNOWFLAKE_ONLY = re.compile(
     r"""^(
         CREATE\ (OR\ REPLACE\ )?(ROLE|NETWORK\ RULE|SECRET|EXTERNAL\ ACCESS\ INTEGRATION|TASK)
-        | ALTER\ (TASK|SECRET|NETWORK\ RULE|EXTERNAL\ ACCESS\ INTEGRATION)
+        | CREATE\ OR\ ALTER\ TASK
+        | ALTER\ (TASK|SECRET|NETWORK\ RULE|EXTERNAL\ ACCESS\ INTEGRATION|STREAMLIT)
         | ALTER\ SCHEMA\ \S+\ SET\ LOG_LEVEL
         | DROP\ (TASK|SECRET|NETWORK\ RULE)
         | GRANT\ (ROLE|OWNERSHIP)
@@ -74,7 +76,11 @@ def leading_words(sql: str) -> str:
 
 
 def parse_statement(sql: str) -> exp.Expression:
-    """Parse one statement as Snowflake SQL, raising on errors; an opaque Command must be Snowflake-only DDL."""
+    """Parse one statement as Snowflake SQL, raising on errors; an opaque Command must be Snowflake-only DDL. A
+    Snowflake Scripting block must have the one shape scripting.py reads, and its query must parse."""
+    if BLOCK.match(sql):
+        parse_statement(parse_block(sql).query)
+        return exp.Command(this="EXECUTE", expression=exp.Literal.string(sql))
     if call := CALL_STATEMENT.match(sql):
         parse_call(call.group("call"))
         return exp.Command(this="CALL", expression=exp.Literal.string(call.group("call")))

@@ -1,25 +1,23 @@
 """The set-up as an admin runs it: the token stays secret, existing objects are altered (never replaced), the
-role goes to the Snowflake login, logs reach the event table, the task is what its comments say, and the
-removal drops everything the other steps created."""
+role goes to the Snowflake login, logs reach the event table, and the removal drops everything the other steps
+created. The task graph has tests of its own (test_task_graph.py)."""
 
 from __future__ import annotations
 
 import re
-from datetime import timedelta
 
 import pytest
-from snippets import ROOT, parse_call, parse_statement
+from snippets import ROOT, parse_statement
+from task_graph import NAME, qualify
 from walkthrough import SETUP_SECTION, TOKENS, Command, Flow, run_commands, step_commands
 
-from jira_sync.sync import RUN_TIME_BUDGET
-
 _OBJECT = re.compile(
-    r"""^(?P<verb>CREATE|DROP)\s+(OR\s+REPLACE\s+)?
-    (?P<kind>ROLE|DATABASE|SCHEMA|NETWORK\s+RULE|SECRET|(EXTERNAL\s+ACCESS\s+)?INTEGRATION|STAGE|PROCEDURE|TASK)\s+
-    (IF\s+(NOT\s+)?EXISTS\s+)?(?P<name>IDENTIFIER\('[^']+'\)|[\w$.]+)\s*(?P<arguments>\([^)]*\))?""",
+    rf"""^(?P<verb>CREATE|DROP)\s+(OR\s+(REPLACE|ALTER)\s+)?
+    (?P<kind>ROLE|DATABASE|SCHEMA|NETWORK\s+RULE|SECRET|(EXTERNAL\s+ACCESS\s+)?INTEGRATION|STAGE|PROCEDURE|TASK|STREAMLIT)\s+
+    (IF\s+(NOT\s+)?EXISTS\s+)?(?P<name>IDENTIFIER\('[^']+'\)|{NAME})\s*(?P<arguments>\([^)]*\))?""",
     re.I | re.X,
 )
-_SCHEMA_LEVEL = {"NETWORK RULE", "SECRET", "STAGE", "PROCEDURE", "TASK"}
+_SCHEMA_LEVEL = {"NETWORK RULE", "SECRET", "STAGE", "PROCEDURE", "TASK", "STREAMLIT"}
 _TYPE_NAMES = {
     "INT": "NUMBER",
     "INTEGER": "NUMBER",
@@ -47,9 +45,11 @@ def objects(commands: list[Command], verb: str) -> set[tuple[str, str]]:
             if not match or match["verb"].upper() != verb:
                 continue
             kind = re.sub(r"\s+", " ", match["kind"].upper()).removeprefix("EXTERNAL ACCESS ")
-            name = re.sub(r"^IDENTIFIER\('(.*)'\)$", r"\1", match["name"], flags=re.I).upper()
-            if kind in _SCHEMA_LEVEL and name.count(".") < 2:
-                name = f"{schema}.{name}"
+            name = re.sub(r"^IDENTIFIER\('(.*)'\)$", r"\1", match["name"], flags=re.I)
+            if kind in _SCHEMA_LEVEL:  # quoted parts kept as they are, as Snowflake keeps them
+                name = qualify(name, *(schema.split(".") if schema else (None, None)))
+            else:
+                name = name.upper()
             if kind == "PROCEDURE":
                 arguments = [a.split() for a in match["arguments"].strip("()").split(",") if a.strip()]
                 types = [argument[0 if verb == "DROP" else 1].upper() for argument in arguments]
@@ -147,52 +147,22 @@ def test_warnings_reach_the_event_table(flow: Flow) -> None:
     )
 
 
-def test_the_task_calls_the_procedure_once_at_a_time_serverless(flow: Flow) -> None:
-    """sql/task.sql: serverless (no WAREHOUSE, Snowflake sizes the compute; the role needs EXECUTE MANAGED
-    TASK), never overlapping, suspended after failures, timed out, calling the deployed sync_jira."""
-    command = sql_file_run(flow, "sql/task.sql")
-    (create,) = [sql for sql in command.sql() if re.match(r"\s*CREATE\s+(OR\s+REPLACE\s+)?TASK", sql, re.I)]
-    text = re.sub(r"\s+", " ", create)
-    assert "ALLOW_OVERLAPPING_EXECUTION = FALSE" in text
-    assert re.search(r"SUSPEND_TASK_AFTER_NUM_FAILURES = [1-9]\d*", text)
-    timeout = timedelta(milliseconds=int(re.search(r"USER_TASK_TIMEOUT_MS = (\d+)", text).group(1)))
-    # a run must stop on its own before the task cancels it, with room for the batch in flight
-    assert timeout >= RUN_TIME_BUDGET + timedelta(minutes=5)
-    assert re.search(r"USER_TASK_MANAGED_INITIAL_WAREHOUSE_SIZE = '\w+'", text)
-    assert not re.search(r"(?<!INITIAL_)WAREHOUSE =", text)
-    assert (
-        "GRANT EXECUTE MANAGED TASK ON ACCOUNT TO ROLE JIRA_SYNC_ROLE;"
-        in sql_file_run(flow, "sql/setup.sql").sql()
-    )
-    body = text.split(" AS CALL ", 1)[1]
-    call = parse_call(body)
-    assert call.procedure == "sync_jira" and not call.positional
-    assert body.split("(")[0].upper() in {p.fqn for p in flow.deployed().values()}
-    assert re.match(r"\s*ALTER TASK \w+ RESUME", command.sql()[-1], re.I)
-
-
-def test_the_task_moves_onto_a_warehouse(flow: Flow) -> None:
-    """sql/task_warehouse.sql: the same task, suspended, given a warehouse (EXECUTE TASK granted), resumed."""
-    statements = [
-        re.sub(r"\s+", " ", sql.strip()) for sql in sql_file_run(flow, "sql/task_warehouse.sql").sql()
-    ]
-    assert statements[-3:] == [
-        "ALTER TASK SYNC_JIRA_TASK SUSPEND;",
-        "ALTER TASK SYNC_JIRA_TASK SET WAREHOUSE = COMPUTE_WH;",
-        "ALTER TASK SYNC_JIRA_TASK RESUME;",
-    ]
-    assert (
-        "GRANT EXECUTE TASK ON ACCOUNT TO ROLE JIRA_SYNC_ROLE;" in sql_file_run(flow, "sql/setup.sql").sql()
-    )
-
-
 def test_removal_drops_everything_the_other_steps_created(flow: Flow) -> None:
     """Every role, database, schema, network rule, secret, integration, stage, procedure (with its argument
-    types) and task that set-up, deploy, the bearer switch and the tasks created is dropped by name."""
+    types), task and Streamlit app that set-up, deploy, the bearer switch and the tasks created is dropped by
+    name."""
     created = objects([c for c in flow.commands if c.step != "Removing it"], "CREATE")
     dropped = objects(flow.step("Removing it"), "DROP")
+    # The task graph's children, one per source, go with their schema once the root is dropped (the removal
+    # leaves no task: test_task_graph.py).
+    (removal,) = flow.step("Removing it")
+    before = flow.commands[flow.commands.index(removal) - 1].tasks
+    schemas = {name for kind, name in dropped if kind == "SCHEMA"}
+    dropped |= {("TASK", t.name) for t in before.values() if t.after and t.name.rsplit(".", 1)[0] in schemas}
     kinds = {kind for kind, _ in created}
-    assert kinds >= {"ROLE", "DATABASE", "SCHEMA", "NETWORK RULE", "SECRET", "INTEGRATION", "STAGE", "TASK"}
+    assert kinds >= {
+        "ROLE", "DATABASE", "SCHEMA", "NETWORK RULE", "SECRET", "INTEGRATION", "STAGE", "TASK", "STREAMLIT",
+    }  # fmt: skip
     assert "PROCEDURE" in kinds
     assert created <= dropped, f"not dropped: {sorted(created - dropped)}"
     for sql in flow.step("Removing it")[0].sql():

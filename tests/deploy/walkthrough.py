@@ -18,7 +18,7 @@ import subprocess
 import sys
 import tempfile
 import warnings
-from collections.abc import Iterator
+from collections.abc import Collection, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -44,6 +44,7 @@ from snippets import (
     sql_statements,
 )
 from snowflake.snowpark import Session
+from task_graph import Task
 
 WORKSHEET = "worksheet>"  # argv[0] of a SQL statement the README has the admin type in a worksheet
 # Distinctive tokens: if one shows anywhere it must not, it is found.
@@ -74,6 +75,7 @@ class Command:
     fd_output: str = ""  # what reached file descriptors 1 and 2 meanwhile (pip, stray prints)
     statements: list[Recorded] = field(default_factory=list)
     first: int = 0  # the index of its first statement among all the account recorded
+    tasks: dict[str, Task] = field(default_factory=dict)  # the account's tasks once it ran, by DB.SCHEMA.NAME
 
     @property
     def is_snow(self) -> bool:
@@ -143,10 +145,13 @@ class _Runner:
     worksheet, on a Snowpark session to the recording account (CALL add_jira_source runs its handler there;
     CALL sync_jira needs Jira and the secret: only checked)."""
 
-    def __init__(self, flow: Flow, config: Path, connection: dict[str, Any]) -> None:
+    def __init__(
+        self, flow: Flow, config: Path, connection: dict[str, Any], may_fail: Collection[str] = ()
+    ) -> None:
         from snowflake.cli._app.cli_app import CliAppFactory
 
         self.flow = flow
+        self.may_fail = set(may_fail)
         self.config = config
         self.connection = connection
         self.app = CliAppFactory().create_or_get_app()
@@ -207,6 +212,7 @@ class _Runner:
         else:
             command.output = repr(self.session.sql(statement.rstrip(";")).collect())
         command.statements = self.flow.account.statements[command.first :]
+        command.tasks = self.flow.account.tasks.snapshot()
 
     def close(self) -> None:
         if self.session is not None:
@@ -236,7 +242,10 @@ class _Runner:
         command.fd_output = captured.read_text(errors="replace")
         command.statements = self.flow.account.statements[first:]
         command.first = first
-        assert result.exit_code == 0, f"`{' '.join(command.argv)}` failed:\n{result.output}"
+        command.tasks = self.flow.account.tasks.snapshot()
+        assert result.exit_code == 0 or command.step in self.may_fail, (
+            f"`{' '.join(command.argv)}` failed:\n{result.output}"
+        )
 
 
 @contextlib.contextmanager
@@ -289,9 +298,12 @@ def _preserved_logging() -> Iterator[None]:
                 made.handlers.clear()  # loggers snow made (its file handler) stop writing
 
 
-def run_commands(base: Path, steps: list[tuple[str, list[list[str]], str]]) -> Flow:
+def run_commands(
+    base: Path, steps: list[tuple[str, list[list[str]], str]], may_fail: Collection[str] = ()
+) -> Flow:
     """Run (step, commands, token) in order, in a copy of the project in `base`, against a new recording
-    account; the token is what the admin pastes where a command reads one."""
+    account; the token is what the admin pastes where a command reads one. A snow command of a step named in
+    `may_fail` may exit non-zero (its exit code is kept); any other failing command fails the run."""
     project = base / "project"
     if not project.exists():
         shutil.copytree(ROOT, project, ignore=COPY_IGNORE)
@@ -305,7 +317,7 @@ def run_commands(base: Path, steps: list[tuple[str, list[list[str]], str]]) -> F
         os.environ.pop("JIRA_API_TOKEN", None)  # only what the docs export counts
         patch.chdir(project)
         flow = Flow(project, base / "snowflake", account)
-        runner = _Runner(flow, write_snow_config(flow.snow_home, connection), connection)
+        runner = _Runner(flow, write_snow_config(flow.snow_home, connection), connection, may_fail)
         try:
             for label, commands, token in steps:
                 for argv in commands:

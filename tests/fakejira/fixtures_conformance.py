@@ -1,16 +1,20 @@
 """Helpers the conformance test modules share: an authenticated HTTP view of a running emulator.
 
 Not fixtures themselves (fixtures outside conftest.py would need star-imports); each test module
-builds its own module-scoped ``FakeJira`` and wraps it with :func:`http_for`.
+builds its own module-scoped ``FakeJira`` and wraps it with :func:`http_for`, or takes both from
+:func:`module_site` (``jira, api = module_site(150, seed=11)``).
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from typing import Any
 
+import pytest
 import requests
 from openapi_check import assert_conforms
+
+from fakejira import FakeJira
 
 TIMEOUT = 30
 
@@ -76,6 +80,18 @@ class JiraHttp:
             issue for page in self.search_pages(jql, fields, max_results, **extra) for issue in page["issues"]
         ]
 
+    def fetch_all(self, jql: str, fields: str = "*all") -> list[dict]:
+        """Every issue `jql` lists, fetched 100 at a time by POST /issue/bulkfetch, as a sync reads them."""
+        ids = [issue["id"] for issue in self.search_all(jql, "id", 5000)]
+        body = {"fields": [fields]}
+        return [
+            issue
+            for start in range(0, len(ids), 100)
+            for issue in self.ok_post(
+                "/rest/api/3/issue/bulkfetch", {**body, "issueIdsOrKeys": ids[start : start + 100]}
+            )["issues"]
+        ]
+
 
 def http_for(jira: Any) -> JiraHttp:
     """A :class:`JiraHttp` on a running ``FakeJira``, as its default (admin) account."""
@@ -85,3 +101,19 @@ def http_for(jira: Any) -> JiraHttp:
 def live_ground_truth(jira: Any) -> list[dict]:
     """Ground-truth rows of the issues that exist now (not deleted)."""
     return [row for row in jira.ground_truth() if not row.get("deleted")]
+
+
+def module_site(issues: int, seed: int) -> tuple[Callable[..., Any], Callable[..., Any]]:
+    """Module-scoped `jira` (a running FakeJira) and `api` (:class:`JiraHttp` on it) fixtures, for a module
+    to bind to those names."""
+
+    @pytest.fixture(scope="module")
+    def jira() -> Iterator[FakeJira]:
+        with FakeJira(issues=issues, seed=seed) as running:
+            yield running
+
+    @pytest.fixture(scope="module")
+    def api(jira: FakeJira) -> JiraHttp:
+        return http_for(jira)
+
+    return jira, api

@@ -127,6 +127,7 @@ SPEC_ERRATA: tuple[tuple[str, str, dict, str], ...] = (
     ("ChangeDetails", "to", {"type": "string", "nullable": True}, "getChangeLogs"),
     ("ChangeDetails", "fromString", {"type": "string", "nullable": True}, "getChangeLogs"),
     ("ChangeDetails", "toString", {"type": "string", "nullable": True}, "getChangeLogs"),
+    ("ResolutionJsonBean", "isDefault", {"type": "boolean"}, "searchResolutions"),
 )
 
 
@@ -516,13 +517,30 @@ def _agile_page(item: dict) -> dict:
     return page
 
 
+# "Get issues for sprint": a search-style page; each issue is an IssueBean, checked with the platform spec.
+_AGILE_ISSUE_PAGE = copy.deepcopy(_AGILE_PAGE)
+_AGILE_ISSUE_PAGE["required"] = ["startAt", "maxResults", "total", "issues"]
+_AGILE_ISSUE_PAGE["properties"].update(
+    expand={"type": "string"},
+    issues={"type": "array", "items": {"type": "object", "required": ["id", "key"]}},
+)
+
 AGILE_SCHEMAS: Mapping[str, dict] = {
     "board-page": _agile_page(_AGILE_BOARD),
     "sprint-page": _agile_page(_AGILE_SPRINT),
     "board": _AGILE_BOARD,
     "sprint": _AGILE_SPRINT,
+    "issue-page": _AGILE_ISSUE_PAGE,
 }
 
 
 def agile_errors(body: Any, shape: str) -> list[str]:
-    return describe(Draft4Validator(AGILE_SCHEMAS[shape], format_checker=FORMAT_CHECKER).iter_errors(body))
+    errors = describe(Draft4Validator(AGILE_SCHEMAS[shape], format_checker=FORMAT_CHECKER).iter_errors(body))
+    if shape == "issue-page" and isinstance(body, dict):  # the issues themselves are platform IssueBeans
+        spec = jira_spec()
+        errors += [
+            f"issues/{i}: {e}"
+            for i, issue in enumerate(body.get("issues", []))
+            for e in spec.errors(issue, "IssueBean")
+        ]
+    return errors

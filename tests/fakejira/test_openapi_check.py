@@ -40,6 +40,17 @@ GOOD_EXAMPLES = [
     ("post", "/rest/api/3/worklog/list"),
     ("get", "/rest/api/3/auditing/record"),
     ("post", "/rest/api/3/jql/parse"),
+    ("get", "/rest/api/3/status"),
+    ("get", "/rest/api/3/statuscategory"),
+    ("get", "/rest/api/3/statuses/search"),
+    ("get", "/rest/api/3/issuetype"),
+    ("get", "/rest/api/3/issuetype/project"),
+    ("get", "/rest/api/3/priority"),
+    ("get", "/rest/api/3/priority/search"),
+    ("get", "/rest/api/3/resolution"),
+    ("get", "/rest/api/3/resolution/search"),
+    ("get", "/rest/api/3/project/PR/version"),
+    ("get", "/rest/api/3/project/PR/components"),
 ]
 
 

@@ -111,6 +111,33 @@ def test_run_stores_the_combined_list_and_syncs_those_projects(
     ]
 
 
+def test_entities_take_comma_lists_and_repeats_and_refuse_a_stray_name(
+    cli: CliRunner, jira: FakeJira, tmp_path: Path
+) -> None:
+    """`--entities` follows `--project`'s rule: `A,B` and repetition combine, `A B` is refused in one line,
+    and a name that is no entity is refused naming the known ones, before anything is written."""
+    warehouse = f"local:{tmp_path / 'wh'}"
+    args = [*source_args(jira), "--project", projects_of(jira)[0], "--warehouse", warehouse]
+    stray = invoke(cli, "run", *args, "--entities", "comments", "worklogs")
+    assert stray.exit_code != 0
+    assert stray.stderr.strip().splitlines() == [
+        "Error: unexpected argument 'worklogs': give several entities as --entities A,B or --entities A "
+        "--entities B"
+    ]
+    unknown = invoke(cli, "run", *args, "--entities", "comments,wiki")
+    assert unknown.exit_code != 0 and len(unknown.stderr.strip().splitlines()) == 1
+    assert "unknown entity 'wiki'" in unknown.stderr and "worklogs" in unknown.stderr
+    assert not (tmp_path / "wh").exists()
+    result = invoke(cli, "run", *args, "--entities", "comments,versions", "--entities", "issue_links")
+    assert result.exit_code == 0, result.stderr
+    stored = invoke(
+        cli, "sql", "--warehouse", warehouse, "--format", "json", "select ENTITIES from JIRA_SOURCES"
+    )
+    assert [json.loads(json.loads(line)["ENTITIES"]) for line in stored.stdout.splitlines()] == [
+        ["comments", "versions", "issue_links"]
+    ]
+
+
 def test_importing_the_cli_loads_no_warehouse_emulator_or_http_client() -> None:
     """`jira-sync --help` must not wait for Snowpark (and through it pandas and pyarrow), fakesnow, the
     emulator or requests: they are imported by the commands that use them."""
@@ -119,6 +146,6 @@ def test_importing_the_cli_loads_no_warehouse_emulator_or_http_client() -> None:
         [sys.executable, "-c", code], capture_output=True, text=True, check=True, timeout=120
     )
     heavy = ("snowflake.snowpark", "snowflake.connector", "fakesnow", "pandas", "pyarrow", "duckdb", "fakejira",
-             "requests")  # fmt: skip
+             "requests", "streamlit", "altair")  # fmt: skip
     loaded = json.loads(shown.stdout)
     assert [name for name in loaded if any(name == h or name.startswith(h + ".") for h in heavy)] == []

@@ -32,6 +32,7 @@ from fakejira.rest_api import UNSERVED_ISSUE
 from jira_sync import deletions
 from jira_sync.config import SourceConfig
 from jira_sync.credentials import static_credentials
+from jira_sync.entities import ISSUES_ONLY
 from jira_sync.jira import (
     JiraClient,
     JiraCredentials,
@@ -66,6 +67,8 @@ def warehouse(snowpark_session: Session) -> Warehouse:
 def configure(warehouse: Warehouse, jira: FakeJira, **options: Any) -> SourceConfig:
     options.setdefault("projects", tuple(sorted({row["project"] for row in jira.ground_truth()})))
     options.setdefault("email", jira.email)
+    options.setdefault("entities", ISSUES_ONLY)
+    options.setdefault("deletion_sweep", timedelta(0))  # the sweep's defences, on every run
     source = SourceConfig(name=SOURCE, site_url=jira.url, search_lag=timedelta(0), **options)
     warehouse.ensure_tables()
     warehouse.upsert_source(source)

@@ -318,6 +318,7 @@ def test_flatten_realistic_issue() -> None:
         "PARENT_ID": 10040,
         "PARENT_KEY": "ALPHA-40",
         "STATUS": "Done",
+        "STATUS_ID": 10002,
         "STATUS_CATEGORY": "Done",
         "PRIORITY": "High",
         "RESOLUTION": "Done",

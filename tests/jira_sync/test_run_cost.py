@@ -1,8 +1,9 @@
 """What a run costs the warehouse: every statement Snowpark sends is counted (its own query history).
 
-A run with nothing new must cost at most 3 statements (read the plan, list live ids for the deletion sweep,
-write the run's log row); DDL runs only when the code's schema differs from the one recorded, and a view
-whose definition did not change is never replaced (a replaced view breaks the streams on it). Sources share
+A run with nothing new must cost at most 3 statements (it costs 2: read the plan, write the run's log row;
+the deletion sweep reads the live ids only on its cadence, tests/jira_sync/test_deletion_checks.py); DDL runs
+only when the code's schema differs from the one recorded, and a view whose definition did not change is
+never replaced (a replaced view breaks the streams on it). Sources share
 one time budget: those it did not reach wait, and go first next time.
 """
 
@@ -47,9 +48,11 @@ def statements(session: Session, action) -> list[str]:
 def test_a_run_with_nothing_new_costs_three_statements_and_no_ddl(
     warehouse: Warehouse, jira: FakeJira, snowpark_session: Session
 ) -> None:
-    add_source(warehouse, jira)
+    # every entity (reference lists, children, the worklog feed), the default deletion sweep (daily)
+    add_source(warehouse, jira, entities=None, deletion_sweep=timedelta(days=1))
     assert sync(warehouse, jira)["status"] == "SUCCEEDED"
     assert sync(warehouse, jira)["status"] == "SUCCEEDED"  # settles the state (first complete window)
+    jira.reset_request_log()
 
     sent = statements(snowpark_session, lambda: sync(warehouse, jira))
 
@@ -57,6 +60,11 @@ def test_a_run_with_nothing_new_costs_three_statements_and_no_ddl(
     assert not [s for s in sent if DDL.match(s)]
     last = warehouse.recent_runs("test", limit=1)[0]
     assert last.status == "SUCCEEDED" and last.issues_fetched == 0 and last.started_at is not None
+    # Jira: no per-issue request (no issue, changelog, comment or worklog read), the worklog feed twice
+    paths = [r["path"] for r in jira.request_log()["requests"]]
+    per_issue = ("/issue/bulkfetch", "/changelog/bulkfetch", "/comment", "/worklog/list")
+    assert not [p for p in paths if p.endswith(per_issue)], paths
+    assert sum(p.endswith(("/worklog/updated", "/worklog/deleted")) for p in paths) == 2, paths
 
 
 def test_a_run_with_changes_still_runs_no_ddl(
@@ -154,7 +162,7 @@ def test_every_quoted_identifier_is_upper_case_as_snowflake_reads_it(
     Snowflake SQL, and each quoted identifier must be upper case, as the tables' names and columns are."""
 
     def everything() -> None:
-        add_source(warehouse, jira)
+        add_source(warehouse, jira, entities=None)
         sync(warehouse, jira)
         jira.delete_issue(jira.ground_truth()[0]["key"])
         sync(warehouse, jira)

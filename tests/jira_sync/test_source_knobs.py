@@ -89,12 +89,15 @@ def test_a_knob_set_out_of_range_with_update_fails_only_that_source_naming_colum
 
 def test_the_knob_arguments_match_the_columns_and_snowflake_yml() -> None:
     parameters = list(inspect.signature(procedure.add_jira_source).parameters)[1:]  # after the session
-    assert parameters[-len(KNOBS) :] == [knob.column.lower() for knob in KNOBS]
+    assert parameters[-1] == "entities"  # the last argument: what to sync besides issues
+    knobs = parameters[-len(KNOBS) - 1 : -1]
+    assert knobs == [knob.column.lower() for knob in KNOBS]
     definition = yaml.safe_load((ROOT / "snowflake.yml").read_text())
     signature = definition["entities"]["add_jira_source"]["signature"]
     assert [argument["name"] for argument in signature] == parameters
-    for argument in signature[-len(KNOBS) :]:
+    for argument in signature[-len(KNOBS) - 1 : -1]:
         assert (argument["type"], argument["default"]) == ("int", "NULL")
+    assert (signature[-1]["type"], signature[-1]["default"]) == ("array", "NULL")
 
 
 class RecordingSession:

@@ -26,6 +26,7 @@ from jira_sync.warehouse import Warehouse
 STATUS_COLUMNS = [
     "SOURCE", "ENABLED", "WATERMARK", "LAG_SECONDS", "LAST_RUN_STATUS", "LAST_RUN_STARTED_AT",
     "LAST_RUN_ENDED_AT", "LAST_ERROR_MESSAGE", "LAST_ERROR_AT", "ISSUES_LIVE", "ISSUES_DELETED",
+    "ROWS_BY_TABLE",
 ]  # fmt: skip
 
 
@@ -35,7 +36,7 @@ def synced(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
     folder = tmp_path_factory.mktemp("status") / "wh"
     with FakeJira(issues=30, seed=3) as jira, embedded_session(folder) as session:
         warehouse = Warehouse(session)
-        add_source(warehouse, jira, name="acme")
+        add_source(warehouse, jira, name="acme", entities=("comments",))
         assert sync(warehouse, jira, source="acme")["status"] == "SUCCEEDED"
         jira.delete_issue(jira.ground_truth()[0]["key"])
         second = sync(warehouse, jira, source="acme")
@@ -52,6 +53,7 @@ def synced(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
             "columns": columns,
             "watermark": warehouse.read_state("acme").watermark,
             "live": len(truth(jira)),
+            "comments": sum(len(jira.issue_truth(i)["comments"]) for i in truth(jira)),
             "error": failed["error"],
             "runs": {r.source: r for r in reversed(warehouse.recent_runs())},  # the latest run of each
             "clock": (before, after),
@@ -78,13 +80,14 @@ def test_the_view_shows_each_sources_state_last_run_error_and_rows(synced: dict[
     )  # fmt: skip
     assert acme["LAST_ERROR_MESSAGE"] is None and acme["LAST_ERROR_AT"] is None
     assert (acme["ISSUES_LIVE"], acme["ISSUES_DELETED"]) == (synced["live"], 1)
+    assert json.loads(acme["ROWS_BY_TABLE"]) == {"JIRA_COMMENTS": synced["comments"]}
 
     failed = synced["runs"]["ghost"]
     assert ghost["SOURCE"] == "ghost" and ghost["ENABLED"] is True
     assert ghost["WATERMARK"] is None and ghost["LAG_SECONDS"] is None  # NULL, not 1970
     assert (ghost["LAST_RUN_STATUS"], ghost["LAST_RUN_STARTED_AT"]) == ("FAILED", failed.started_at)
     assert ghost["LAST_ERROR_MESSAGE"] == synced["error"] and ghost["LAST_ERROR_AT"] == failed.started_at
-    assert (ghost["ISSUES_LIVE"], ghost["ISSUES_DELETED"]) == (0, 0)
+    assert (ghost["ISSUES_LIVE"], ghost["ISSUES_DELETED"], ghost["ROWS_BY_TABLE"]) == (0, 0, None)
 
 
 def status(folder: Path, *more: str) -> list[str]:

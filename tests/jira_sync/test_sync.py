@@ -16,6 +16,7 @@ from snowflake.snowpark import Session
 from fakejira import FakeJira
 from jira_sync.config import SourceConfig
 from jira_sync.credentials import static_credentials
+from jira_sync.entities import ISSUES_ONLY
 from jira_sync.model import parse_jira_timestamp
 from jira_sync.sync import run_sync
 from jira_sync.warehouse import Warehouse
@@ -33,6 +34,8 @@ def add_source(warehouse: Warehouse, jira: FakeJira, name: str = "test", **optio
     if projects is None and "jql" not in options:
         projects = tuple(sorted({issue["project"] for issue in jira.ground_truth()}))
     options.setdefault("search_lag", timedelta(0))
+    options.setdefault("entities", ISSUES_ONLY)
+    options.setdefault("deletion_sweep", timedelta(0))  # these tests check departures on every run
     options.setdefault("overlap", timedelta(minutes=5))  # more than `ahead`: the clock runs ahead of Jira
     source = SourceConfig(
         name=name, site_url=jira.url, projects=tuple(projects or ()), email=jira.email, **options

@@ -31,6 +31,7 @@ from snowflake.snowpark import Session
 from fakejira import FakeJira
 from jira_sync.config import SourceConfig
 from jira_sync.credentials import static_credentials
+from jira_sync.entities import ISSUES_ONLY
 from jira_sync.jira import JiraClient
 from jira_sync.model import parse_jira_timestamp
 from jira_sync.sync import sync_source
@@ -245,6 +246,8 @@ def test_the_rule_holds_after_every_checkpoint_and_the_tables_converge(
             workers=1,  # one request at a time: "before request N" means the same moment on every replay
             overlap=timedelta(minutes=overlap_minutes),
             search_lag=timedelta(seconds=search_lag_s),
+            entities=ISSUES_ONLY,
+            deletion_sweep=timedelta(0),  # departures checked on every run
         )
         chaos = Chaos(jira)
         warehouse = CheckedWarehouse(session)

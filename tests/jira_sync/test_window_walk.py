@@ -19,6 +19,7 @@ from snowflake.snowpark import Session
 from fakejira import FakeJira
 from jira_sync.config import SourceConfig
 from jira_sync.credentials import static_credentials
+from jira_sync.entities import ISSUES_ONLY
 from jira_sync.incremental import Batch, WindowWalk, _prefetched, floor_minute, updated_of
 from jira_sync.jira import JiraClient, JiraCredentials, source_jql
 from jira_sync.model import parse_jira_timestamp
@@ -28,6 +29,8 @@ from jira_sync.warehouse import State, Warehouse
 
 def source(jira: FakeJira, name: str = "walk", **options: Any) -> SourceConfig:
     options.setdefault("projects", ("ENG", "OPS", "DATA", "SUP", "MKT"))
+    options.setdefault("entities", ISSUES_ONLY)
+    options.setdefault("deletion_sweep", timedelta(0))  # departures checked on every run
     return SourceConfig(name=name, site_url=jira.url, email=jira.email, **options)
 
 

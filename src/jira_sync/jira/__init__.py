@@ -11,6 +11,7 @@ from jira_sync.jira.jql import jql_wall_time, source_jql, strip_order_by, window
 from jira_sync.jira.search import (
     BulkFetchResult,
     NextPageTokenPaginator,
+    approximate_count,
     bulk_fetch,
     bulk_fetch_issues,
     iter_ids_by_id,
@@ -43,6 +44,7 @@ __all__ = [
     "JiraUnavailableError",
     "NextPageTokenPaginator",
     "RequestStats",
+    "approximate_count",
     "bulk_fetch",
     "bulk_fetch_issues",
     "iter_ids_by_id",

@@ -18,10 +18,12 @@ if TYPE_CHECKING:
     from jira_sync.jira.client import JiraClient
 
 __all__ = [
+    "APPROXIMATE_COUNT_PATH",
     "BULK_FETCH_LIMIT",
     "BULK_FETCH_PATH",
     "BulkFetchResult",
     "NextPageTokenPaginator",
+    "approximate_count",
     "bulk_fetch",
     "bulk_fetch_issues",
     "iter_ids_by_id",
@@ -32,6 +34,7 @@ __all__ = [
 
 _log = logging.getLogger(__name__)
 
+APPROXIMATE_COUNT_PATH = "/rest/api/3/search/approximate-count"
 BULK_FETCH_PATH = "/rest/api/3/issue/bulkfetch"
 BULK_FETCH_LIMIT = 100
 """Jira's cap on ``issueIdsOrKeys`` per bulk fetch call."""
@@ -272,3 +275,10 @@ def iter_ids_by_id(client: JiraClient, jql: str, *, page_size: int = 5000) -> It
         if not ids or page.get("isLast", True):
             return
         after = ids[-1]
+
+
+def approximate_count(client: JiraClient, jql: str) -> int | None:
+    """How many issues ``jql`` matches, as Jira estimates it (the enhanced search has no ``total``): one
+    ``POST search/approximate-count``; None when the answer holds no count."""
+    count = client.post(APPROXIMATE_COUNT_PATH, {"jql": jql}).get("count")
+    return count if isinstance(count, int) and not isinstance(count, bool) else None
