@@ -25,13 +25,14 @@ CHILDREN_KEY = "_children"
 """Where the state's FINGERPRINTS keeps which entities the issues' windows fed when it was written."""
 
 
+def _fed_by_window(entity: Entity) -> bool:
+    """Do its rows come with the issues each window brings (changelog, comments, worklogs...)?"""
+    return isinstance(entity, IssueChildEntity) or (isinstance(entity, FeedEntity) and entity.rows is not None)
+
+
 def window_fed(entities: Sequence[Entity]) -> list[str]:
-    """The entities whose rows come with the issues each window brings (changelog, comments, worklogs...)."""
-    return sorted(
-        e.name
-        for e in entities
-        if isinstance(e, IssueChildEntity) or (isinstance(e, FeedEntity) and e.rows is not None)
-    )
+    """The names of the entities whose rows come with the issues each window brings."""
+    return sorted(e.name for e in entities if _fed_by_window(e))
 
 
 def newly_fed(stored: Mapping[str, str], entities: Sequence[Entity]) -> list[str]:
@@ -82,7 +83,7 @@ def child_rows(
     children = [
         ChildRows(entity.table, entity.rows(context, issues), owners, entity.owner_columns, entity.complete)
         for entity in entities
-        if isinstance(entity, IssueChildEntity) or (isinstance(entity, FeedEntity) and entity.rows)
+        if _fed_by_window(entity)
     ]
     for entity in entities:  # what the issues add to a reference list: only rows it does not have yet
         if isinstance(entity, ReferenceEntity) and entity.issue_rows is not None:

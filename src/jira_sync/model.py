@@ -16,7 +16,9 @@ import re
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
-from typing import Any
+from typing import Any, TypeVar
+
+T = TypeVar("T")
 
 IDENTIFIER = re.compile(r"^[A-Za-z_][A-Za-z0-9_$]*$")
 
@@ -304,11 +306,7 @@ def names_of(items: Any) -> list[str]:
 
 def story_points(fields: Mapping[str, Any], field_ids: Sequence[str]) -> float | None:
     """The first numeric value among the site's story-point fields (sites differ in which id they use)."""
-    for field_id in field_ids:
-        number = as_float(fields.get(field_id))
-        if number is not None:
-            return number
-    return None
+    return _first_value(fields, field_ids, as_float)
 
 
 EPIC_LINK_FIELD_TYPE = "gh-epic-link"
@@ -318,10 +316,18 @@ key in a custom field of this type."""
 
 def epic_link(fields: Mapping[str, Any], field_ids: Sequence[str]) -> str | None:
     """The epic key an issue's epic-link field holds, for issues that have no `parent`."""
+    return _first_value(fields, field_ids, lambda value: as_str(value) or None)
+
+
+def _first_value(
+    fields: Mapping[str, Any], field_ids: Sequence[str], convert: Callable[[Any], T | None]
+) -> T | None:
+    """The first of these fields whose value `convert` accepts (not None): sites differ in which custom field
+    holds story points or the epic link."""
     for field_id in field_ids:
-        key = as_str(fields.get(field_id))
-        if key:
-            return key
+        value = convert(fields.get(field_id))
+        if value is not None:
+            return value
     return None
 
 

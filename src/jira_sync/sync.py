@@ -186,9 +186,9 @@ def sync_source(
     `plan` is what `run_sync` already read for the source (its state, killed runs); without it, it is read.
     `observer` hears the window start (with Jira's estimate of its size), each committed batch and the end.
 
-    Warehouse statements: a run that finds nothing new reads nothing more than the live ids (the deletion
-    sweep) and writes its run-log row once, at the end; the RUNNING row and the state are written only by
-    runs that change something.
+    Warehouse statements: a run that finds nothing new reads its plan and writes its run-log row once, at the
+    end (the live ids are read only when the deletion sweep is due); the RUNNING row and the state are
+    written only by runs that change something.
     """
     started = monotonic()
     state = plan.state if plan is not None else warehouse.read_state(source.name)
@@ -241,7 +241,7 @@ def sync_source(
             line = f"syncing {', '.join(added)} for the first time: re-reading every issue to load them"
             log.warning("%s: %s", source.name, line)
             result.notes.append(line)
-        progress = _Progress(start, scope, stored_prints, stored_cursors)
+        progress = _Progress(start, scope)
         progress.fingerprints = sync_references(
             warehouse, entities, context, stored_prints, result.notes.append, now()
         )
@@ -399,11 +399,11 @@ def find_departures(
     """
     last_sweep = state.last_sweep_at if state else None
     audit_at = state.audit_checked_at if state else None
-    if not source.deletion_sweep:  # a sweep every run: the audit log would add nothing, nor would the state
+    every_run = not source.deletion_sweep
+    if every_run or sweep_due or last_sweep is None or jira_now - last_sweep >= source.deletion_sweep:
         departed = find_departed_ids(client, base_jql, warehouse.live_issue_ids(source.name))
-        return departed, DeletionChecks(last_sweep or jira_now, audit_at)
-    if sweep_due or last_sweep is None or jira_now - last_sweep >= source.deletion_sweep:
-        departed = find_departed_ids(client, base_jql, warehouse.live_issue_ids(source.name))
+        if every_run:  # the audit log would add nothing, nor would a new sweep time in the state
+            return departed, DeletionChecks(last_sweep or jira_now, audit_at)
         readable = audit_deleted_ids(client, jira_now) is not None  # may it read the log?
         return departed, DeletionChecks(jira_now, jira_now if readable else None)
     if audit_at is None:

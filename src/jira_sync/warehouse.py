@@ -713,15 +713,16 @@ class Warehouse:
         for start in range(0, len(issue_ids), self.batch_size):
             chunk = [int(i) for i in issue_ids[start : start + self.batch_size]]
             marks = _marks(chunk)
-            touched = " or ".join(f"{quote_identifier(c)} in ({marks})" for c in owner_columns)
-            gone = " and ".join(
-                f"({quote_identifier(c)} in ({marks}) or not exists (select 1 from {issues} i "
-                f'where i."SOURCE" = t."SOURCE" and i."ID" = t.{quote_identifier(c)} '
-                f'and not coalesce(i."IS_DELETED", false)))'
-                for c in owner_columns
-            )
-            condition = f"({touched})" if len(owner_columns) == 1 else f"({touched}) and {gone}"
-            binds = chunk * (len(owner_columns) * (1 if len(owner_columns) == 1 else 2))
+            condition = "(" + " or ".join(f"{quote_identifier(c)} in ({marks})" for c in owner_columns) + ")"
+            binds = chunk * len(owner_columns)
+            if len(owner_columns) > 1:  # and no end stays: each departs too, or is no live issue
+                condition += " and " + " and ".join(
+                    f"({quote_identifier(c)} in ({marks}) or not exists (select 1 from {issues} i "
+                    f'where i."SOURCE" = t."SOURCE" and i."ID" = t.{quote_identifier(c)} '
+                    f'and not coalesce(i."IS_DELETED", false)))'
+                    for c in owner_columns
+                )
+                binds += chunk * len(owner_columns)
             self._sql(
                 f'update {self.qualified(table.name)} t set "IS_DELETED" = true, "DELETED_AT" = ? '
                 f'where t."SOURCE" = ? and not coalesce(t."IS_DELETED", false) and {condition}',

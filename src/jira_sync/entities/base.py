@@ -83,9 +83,6 @@ class Context:
     # Which of these issue ids the source has stored as live (a warehouse read of just those ids).
     known_issues: Callable[[set[int]], set[int]] = lambda ids: set()
 
-    def field_ids(self, custom_type: str) -> list[str]:
-        return field_ids_of_type(self.fields, custom_type)
-
 
 def field_ids_of_type(fields: Iterable[Mapping[str, Any]], custom_type: str) -> list[str]:
     """Ids of the custom fields whose type key ends in `custom_type` (`gh-sprint`, `gh-epic-link`): sites
@@ -243,7 +240,3 @@ def embedded_or_paged(
     more = [issue for issue in issues if cut_short(issue)]
     read = dict(zip(map(id, more), context.client.run_parallel(paged, more), strict=True))
     return [(issue, read[id(issue)] if id(issue) in read else embedded(issue)[0]) for issue in issues]
-
-
-def key_of(row: Mapping[str, Any], table: Table) -> tuple[Any, ...]:
-    return tuple(row.get(c.name) for c in table.keys)

@@ -9,7 +9,7 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from jira_sync.entities.base import Context, IssueChildEntity, Row, entity_table
+from jira_sync.entities.base import Context, IssueChildEntity, Row, entity_table, field_ids_of_type
 from jira_sync.model import NUMBER, VARCHAR, as_int, as_obj, as_str
 
 TABLE = entity_table(
@@ -21,7 +21,7 @@ SPRINT_FIELD_TYPE = "gh-sprint"  # com.pyxis.greenhopper.jira:gh-sprint, whateve
 
 
 def rows(context: Context, issues: Sequence[Mapping[str, Any]]) -> list[Row]:
-    field_ids = context.field_ids(SPRINT_FIELD_TYPE)
+    field_ids = field_ids_of_type(context.fields, SPRINT_FIELD_TYPE)
     out = []
     for issue in issues:
         fields = as_obj(issue.get("fields"))
