@@ -29,7 +29,7 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
-from bench.common import Emulator, emulator_process, print_table
+from bench.common import Emulator, emulator_process, peak_rss_mib, print_table
 
 TARGET = 10_000
 """Issues/s the emulator must serve at 100 ms latency (issue 9)."""
@@ -82,14 +82,13 @@ def cpu_seconds(pids: Sequence[int]) -> float:
     return ticks / 100
 
 
-def peak_rss_mib(pids: Sequence[int]) -> float:
+def processes_peak_rss_mib(pids: Sequence[int]) -> float:
     """Peak RSS (VmHWM) of the processes, summed: pages the forked ones share are counted in each."""
-    kib = 0
+    total = 0.0
     for pid in pids:
-        with contextlib.suppress(OSError, StopIteration):
-            status = Path(f"/proc/{pid}/status").read_text().splitlines()
-            kib += next(int(line.split()[1]) for line in status if line.startswith("VmHWM:"))
-    return kib / 1024
+        with contextlib.suppress(OSError):
+            total += peak_rss_mib(pid)
+    return total
 
 
 def issue_ids(url: str) -> list[str]:
@@ -203,7 +202,7 @@ def measure(jira: Emulator, ids: list[str], clients: int, seconds: float, passes
     before = cpu_seconds(pids)
     load = run_load(jira.url, ids, clients, min(clients, CLIENT_PROCESSES), seconds, passes)
     return dataclasses.replace(
-        load, server_cpu_seconds=cpu_seconds(pids) - before, server_peak_mib=peak_rss_mib(pids)
+        load, server_cpu_seconds=cpu_seconds(pids) - before, server_peak_mib=processes_peak_rss_mib(pids)
     )
 
 

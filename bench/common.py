@@ -1,12 +1,16 @@
-"""Shared measuring helpers: wall time and peak Python memory of one call, and a table printer."""
+"""Shared measuring helpers: wall time and peak resident memory (RSS) of one call, and a table printer.
+
+Memory is the process's peak RSS, as the operating system counts it (Python heap, C libraries, thread stacks
+and all), never a Python heap trace: the peak is reset before the call (``/proc/self/clear_refs``) and read
+after it (``VmHWM``), so each call of one benchmark gets a figure of its own."""
 
 from __future__ import annotations
 
 import contextlib
+import re
 import subprocess
 import sys
 import time
-import tracemalloc
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -20,17 +24,29 @@ class Measurement:
     result: Any
 
 
+def reset_peak_rss() -> None:
+    """Make the process's peak RSS its current RSS (Linux 4.0+: writing 5 to ``clear_refs``)."""
+    with open("/proc/self/clear_refs", "w") as control:
+        control.write("5")
+
+
+def peak_rss_mib(pid: int | str = "self") -> float:
+    """The peak resident memory of a process (``VmHWM``), in MiB."""
+    with open(f"/proc/{pid}/status") as status:
+        found = re.search(r"^VmHWM:\s+(\d+) kB", status.read(), re.MULTILINE)
+    return int(found.group(1)) / 1024 if found else 0.0
+
+
 def measure(label: str, function: Callable[[], Any]) -> Measurement:
-    """Run `function` once under tracemalloc; its peak is the Python heap the call needed at most."""
-    tracemalloc.start()
+    """Run `function` once; its memory is the process's peak RSS during the call, reset just before it."""
+    reset_peak_rss()
     started = time.perf_counter()
     try:
         result = function()
     finally:
         seconds = time.perf_counter() - started
-        _current, peak = tracemalloc.get_traced_memory()
-        tracemalloc.stop()
-    return Measurement(label, seconds, peak / 2**20, result)
+        peak = peak_rss_mib()
+    return Measurement(label, seconds, peak, result)
 
 
 def print_table(title: str, headers: Sequence[str], rows: Sequence[Sequence[Any]]) -> None:

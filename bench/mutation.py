@@ -62,9 +62,19 @@ TARGETS = {
     "deletions": Target("src/jira_sync/deletions.py", ("*",), (DEFENCES,)),
     "bulk-fetch": Target(
         "src/jira_sync/jira/search.py",
-        ("bulk_fetch_issues", "bulk_fetch", "_fetch_chunk", "_is_not_found", "_bulk_fetch_call"),
-        (DEFENCES, CLIENT_TESTS),
+        (
+            "bulk_fetch_issues",
+            "bulk_fetch",
+            "bulk_fetch_stream",
+            "_calls_by_batch",
+            "_checked",
+            "_fetch_chunk",
+            "_is_not_found",
+            "_bulk_fetch_call",
+        ),
+        (DEFENCES, CLIENT_TESTS, "tests/jira_sync/test_window_walk.py"),
     ),
+    "concurrency": Target("src/jira_sync/jira/concurrency.py", ("*",), ("tests/jira_sync/test_concurrency.py",)),
     "client": Target(
         "src/jira_sync/jira/client.py",
         (
@@ -77,6 +87,7 @@ TARGETS = {
             # retries: what is retried, how long to wait, when to stop
             "JiraClient._request",
             "JiraClient._send_once",
+            "JiraClient._send_paced",
             "JiraClient._wait",
             "JiraClient._stop",
             "_retry_after_seconds",
@@ -103,10 +114,7 @@ TARGETS = {
 }
 DEFAULT_TARGETS = ("deletions", "bulk-fetch", "client")
 
-_LISTED = (
-    'return {int(issue["id"]) for issue in iter_search_issues(client, jql, fields=["id"], max_results=5000)}'
-)
-_PREFETCH = 'with ThreadPoolExecutor(max_workers=1, thread_name_prefix="jira-prefetch") as prefetcher:'
+_LISTED = 'for issue in iter_search_issues(client, f"({jql}) ORDER BY id ASC", fields=["id"], max_results=5000):'
 EQUIVALENT: list[tuple[str, str, str, str]] = [
     # (function, line before, line after, why no input can tell them apart): compared without indentation;
     # a `before` line that the function has more than once carries "#N" (its N-th occurrence, from 1) at the end.
@@ -199,42 +207,12 @@ EQUIVALENT: list[tuple[str, str, str, str]] = [
     *(
         (
             "JiraClient._send_once",
+            "JiraClient._send_paced",
             'raise _Transient("truncated", f"the body broke off ({_innermost_text(exc)})") from None',
             f'raise _Transient({kind}, f"the body broke off ({{_innermost_text(exc)}})") from None',
             "_exhausted_message words every kind but status, connect and timeout alike",
         )
         for kind in ("None", '"XXtruncatedXX"', '"TRUNCATED"')
-    ),
-    *(
-        (
-            "_prefetched",
-            _PREFETCH,
-            _PREFETCH.replace("max_workers=1, ", workers),
-            "at most two fetches are ever submitted (this batch's and the next's), each through the client's "
-            "own pool of WORKERS threads: more prefetch threads change neither the answers, nor their order, "
-            "nor how many requests Jira sees at once",
-        )
-        for workers in ("max_workers=None, ", "max_workers=2, ", "")
-    ),
-    *(
-        (
-            "_prefetched",
-            _PREFETCH,
-            _PREFETCH.replace('thread_name_prefix="jira-prefetch"', name),
-            "the prefix only names the thread in debug output",
-        )
-        for name in (
-            "thread_name_prefix=None",
-            "",
-            'thread_name_prefix="XXjira-prefetchXX"',
-            'thread_name_prefix="JIRA-PREFETCH"',
-        )
-    ),
-    (
-        "_prefetched",
-        "pending: Future[list[dict]] | None = None",
-        'pending: Future[list[dict]] | None = ""',
-        "`pending` is only read as `pending or ...`: an empty string is as false as None",
     ),
     *(
         (

@@ -32,7 +32,7 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as dt
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -699,6 +699,15 @@ def _readers(spec: _Field, ctx: EvalContext) -> tuple[Callable[[dict], list[Any]
     return (lambda issue: [issue]), _key_equal, _key_compare
 
 
+def _conjuncts(node: Any) -> Iterator[Any]:
+    """The parts of a top-level AND (nested ANDs flattened), or the node itself."""
+    if isinstance(node, _Bool) and node.op == "and":
+        for child in node.children:
+            yield from _conjuncts(child)
+    else:
+        yield node
+
+
 def _key_equal(issue: dict, value: tuple) -> bool:
     return _key_compare(issue, value) == 0
 
@@ -739,6 +748,30 @@ class Query:
 
     def matches(self, issue: dict, ctx: EvalContext) -> bool:
         return self.predicate(ctx)(issue)
+
+    def sorted_start(self, ctx: EvalContext) -> tuple[Callable[[dict], int | None], int] | None:
+        """Where a scan of issues in this query's order may start: (the first sort key's value of an issue,
+        the least value a match can have), when the query is sorted by a date ascending first and its WHERE
+        requires `date >= value` (or `>`) in its top-level AND. Every issue before that point in the order
+        fails the WHERE, so a search may bisect past them. None when the query gives no such bound."""
+        if not self.order_by or self.order_by[0][1] or self.where is None:
+            return None
+        spec = _BY_NAME[self.order_by[0][0].lower()]
+        if spec.kind != "date":
+            return None
+        bounds = [
+            _resolve(spec, clause.atoms[0], ctx)
+            for clause in _conjuncts(self.where)
+            if isinstance(clause, _Clause)
+            and clause.op in (">=", ">")
+            and _field(clause.field).name == spec.name  # type: ignore[union-attr]
+            and len(clause.atoms) == 1
+            and isinstance(clause.atoms[0], DateOperand)
+        ]
+        if not bounds:
+            return None
+        assert spec.sort_value is not None
+        return (lambda issue, value_of=spec.sort_value: value_of(issue, ctx)), max(bounds)
 
     def filter(self, issues: Iterable[dict], ctx: EvalContext) -> list[dict]:
         keep = self.predicate(ctx)

@@ -4,12 +4,20 @@ Like Jira's live index, the query is evaluated again for every page, so writes b
 (an issue updated mid-search can move to a later page, or be seen twice or never). The evaluated, sorted list
 is cached per (query, account, time zone, index view) so paging through a large site stays fast; any write
 that reaches the index changes the view and so invalidates it.
+
+A page needs only the matches up to its end (and the next page's, for the hooks), so a page is served from
+the visible issues sorted once per (ORDER BY, account, time zone, view), scanned in that order until enough
+match: a sorted list filtered is the filtered list sorted (the sort is stable). A query sorted by a date
+ascending that bounds that date from below (the window walk's `updated >= "..." ORDER BY updated ASC`) starts
+its scan where the bound falls, so a page of a 50,000-issue site costs its own issues, not the site's.
 """
 
 from __future__ import annotations
 
 import base64
+import bisect
 import hashlib
+import itertools
 import json
 import re
 import sys
@@ -50,6 +58,11 @@ class PageRequest:
     expand: frozenset[str] = frozenset()
     properties: tuple[str, ...] = ()
     reconcile: tuple[int, ...] = ()
+
+
+def _sortable(value: Any) -> Any:
+    """A first sort key's value as `Query.sort` orders it: EMPTY after every value."""
+    return (1, 0) if value is None else (0, value)
 
 
 def _query_hash(text: str) -> str:
@@ -132,6 +145,7 @@ class SearchService:
         self.renders = renders or RenderCache(site)
         self._lock = threading.Lock()
         self._cache: OrderedDict[tuple, list[dict[str, Any]]] = OrderedDict()
+        self._orders: OrderedDict[tuple, tuple[list[dict[str, Any]], list[Any]]] = OrderedDict()
         self._hooks: list[PageHook] = []
 
     def on_search_page(self, callback: PageHook) -> None:
@@ -236,6 +250,57 @@ class SearchService:
                     self._cache.popitem(last=False)
         return result
 
+    def first_matches(self, account: Account, text: str, need: int) -> list[dict[str, Any]]:
+        """The first `need` issues `matching` would give (fewer when fewer match), found by scanning the
+        site's issues in the query's order instead of evaluating every one."""
+        query = self.parse(account, text)
+        site = self.site
+        at = site.index_time() if site.search_lag > 0 else None
+        view = site.view_version(at if at is not None else time.monotonic())
+        key = (text, account.account_id, account.time_zone, view)
+        with self._lock:
+            hit = self._cache.get(key)
+        if hit is not None:
+            return hit[:need]
+        ctx = self.context(account)
+        ordered, values = self._ordered(query, account, at, view, ctx)
+        start = 0
+        bound = query.sorted_start(ctx)
+        if bound is not None:
+            value_of, least = bound
+            if not values:
+                values[:] = [_sortable(value_of(issue)) for issue in ordered]
+            start = bisect.bisect_left(values, (0, least))
+        keep = query.predicate(ctx)
+        found: list[dict[str, Any]] = []
+        for issue in itertools.islice(ordered, start, None):
+            if keep(issue):
+                found.append(issue)
+                if len(found) >= need:
+                    break
+        return found
+
+    def _ordered(
+        self, query: jql.Query, account: Account, at: float | None, view: int, ctx: jql.EvalContext
+    ) -> tuple[list[dict[str, Any]], list[Any]]:
+        """The issues `account` sees in the index view, sorted by the query's ORDER BY, and a list for the
+        first sort key's values (filled when first needed); cached per order and view."""
+        key = (query.order_by, account.account_id, account.time_zone, view)
+        with self._lock:
+            hit = self._orders.get(key)
+            if hit is not None:
+                self._orders.move_to_end(key)
+                return hit
+        entry: tuple[list[dict[str, Any]], list[Any]] = (
+            query.sort(self.site.visible_issues(account, at), ctx),
+            [],
+        )
+        with self._lock:
+            self._orders[key] = entry
+            while len(self._orders) > 4:
+                self._orders.popitem(last=False)
+        return entry
+
     def count(self, account: Account, text: str) -> int:
         return len(self.matching(account, text))
 
@@ -259,9 +324,12 @@ class SearchService:
             if payload.get("q") != qhash or not isinstance(payload.get("o"), int) or payload["o"] < 0:
                 raise ApiError.bad_request(BAD_TOKEN)
             offset, snapshot, number = payload["o"], payload.get("s", snapshot), payload.get("p", 1) + 1
-        results = self.matching(account, req.jql, req.reconcile)
         shape = Shape.of(req.fields, req.expand, req.properties, with_names=False)
         size = min(max(req.max_results, 1), MAX_PAGE_IDS if shape.trivial else MAX_PAGE_FIELDS)
+        if req.reconcile:
+            results = self.matching(account, req.jql, req.reconcile)
+        else:  # this page, the next one (for the hooks) and one more issue: whether there is a next page
+            results = self.first_matches(account, req.jql, offset + 2 * size + 1)
         chunk = results[offset : offset + size]
         pairs = zip(self.site.records_of(chunk), chunk, strict=True)
         if shape.trivial:  # ids alone: cheaper encoded with the page than looked up one by one

@@ -116,8 +116,10 @@ class SourceConfig:
     # A run stops cleanly (status PARTIAL) after this long, at a batch boundary, well before the TASK's timeout:
     # a large initial load then spans several scheduled runs.
     time_budget: timedelta = timedelta(minutes=45)
-    # Parallel bulk-fetch requests; Jira's rate limit is per account, so keep it modest.
-    workers: int = 4
+    # The most requests in flight at once: the ceiling of the adaptive limit, which starts at 4, grows while
+    # Jira answers well and steps back when Jira says its rate limit is near (jira_sync.jira.concurrency).
+    # Above 8 a run gains nothing here: decoding Jira's JSON on one core is then the limit (bench/bench_fetch).
+    workers: int = 8
     # How often to list every id of the source to find issues deleted or moved out of its scope (0: every
     # run). Between sweeps, deletions come from Jira's audit log when the account may read it.
     deletion_sweep: timedelta = timedelta(days=1)

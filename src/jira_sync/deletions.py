@@ -4,13 +4,16 @@ Jira's search never reports deletions. Two ways, by cost:
 - The audit log (`audit_deleted_ids`): one request lists the issues deleted since the last check, when the
   account may read it (Jira administrators). Moves out of the source's scope leave no record there.
 - The sweep (`find_departed_ids`), on the source's own cadence (DELETION_SWEEP_MINUTES): list every id the
-  source matches now (ids only, 5,000 a page) and compare with the ids stored as live. Token pagination can
-  skip an id when issues change mid-listing, and a skipped id must not be mistaken for a deletion, so every
-  candidate is confirmed by asking Jira directly whether `(<source>) AND id in (...)` still matches it.
+  source matches now (ids only, 5,000 a page, ascending) and compare with the ids stored as live, read in
+  the same order: the two streams are merged like sorted files, so neither side is ever held whole (a
+  million-issue site costs a page of each at a time). Token pagination can skip an id when issues change
+  mid-listing, and a skipped id must not be mistaken for a deletion, so every candidate is confirmed by
+  asking Jira directly whether `(<source>) AND id in (...)` still matches it.
 """
 
 from __future__ import annotations
 
+import itertools
 from collections.abc import Iterable, Iterator
 from datetime import datetime
 
@@ -21,25 +24,40 @@ AUDIT_PAGE = 1000  # the most records Jira's audit log gives a page
 CONFIRM_CHUNK = 200  # ids per confirming `id in (...)` query: keeps the JQL well under Jira's length limits
 
 
-def _chunks(ids: list[int], size: int) -> Iterator[list[int]]:
-    for start in range(0, len(ids), size):
-        yield ids[start : start + size]
+def listed_ids(client: JiraClient, jql: str) -> Iterator[int]:
+    """Every issue id the JQL matches now, ascending (ids only: 5,000 a page)."""
+    for issue in iter_search_issues(client, f"({jql}) ORDER BY id ASC", fields=["id"], max_results=5000):
+        yield int(issue["id"])
 
 
-def listed_ids(client: JiraClient, jql: str) -> set[int]:
-    """Every issue id the JQL matches now (ids only: 5,000 a page)."""
-    return {int(issue["id"]) for issue in iter_search_issues(client, jql, fields=["id"], max_results=5000)}
+def absent_from(stored: Iterable[int], listed: Iterable[int]) -> Iterator[int]:
+    """The ids of `stored` that `listed` lacks; both ascending, each read once, neither held whole.
+
+    Should `listed` ever come out of order, ids it has may be reported too: every one is confirmed before
+    it counts as gone, so that costs a query, never a wrong deletion."""
+    listed = iter(listed)
+    current = next(listed, None)
+    previous = None
+    for stored_id in stored:
+        if stored_id == previous:
+            continue  # a repeated id is one candidate
+        previous = stored_id
+        while current is not None and current < stored_id:
+            current = next(listed, None)
+        if current != stored_id:
+            yield stored_id
 
 
 def find_departed_ids(client: JiraClient, source_jql: str, stored_live_ids: Iterable[int]) -> list[int]:
-    """Ids stored as live that Jira no longer returns for the source, confirmed one query per chunk."""
-    candidates = sorted(set(stored_live_ids) - listed_ids(client, source_jql))
+    """Ids stored as live (ascending) that Jira no longer returns for the source, confirmed one query per
+    chunk of candidates."""
+    candidates = absent_from(stored_live_ids, listed_ids(client, source_jql))
     departed: list[int] = []
-    for chunk in _chunks(candidates, CONFIRM_CHUNK):
+    while chunk := list(itertools.islice(candidates, CONFIRM_CHUNK)):
         id_list = ", ".join(str(i) for i in chunk)
-        still_there = listed_ids(client, f"({source_jql}) AND id in ({id_list})")
+        still_there = set(listed_ids(client, f"({source_jql}) AND id in ({id_list})"))
         departed.extend(i for i in chunk if i not in still_there)
-    return departed
+    return sorted(set(departed))  # once each, even from a stored stream out of order
 
 
 def _audit_time(moment: datetime) -> str:

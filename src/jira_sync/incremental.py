@@ -33,14 +33,14 @@ during the run: correctness does not depend on how far behind now it is.
 
 from __future__ import annotations
 
+import contextlib
 import logging
 from collections.abc import Iterator, Sequence
-from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
 
-from jira_sync.jira import JiraClient, bulk_fetch, iter_ids_by_id, window_jql
+from jira_sync.jira import JiraClient, bulk_fetch_stream, iter_ids_by_id, window_jql
 from jira_sync.model import parse_jira_timestamp
 
 log = logging.getLogger(__name__)
@@ -188,19 +188,8 @@ class WindowWalk:
     def _fetch_new(self, listed: list[str]) -> Iterator[list[dict]]:
         new_ids = [issue_id for issue_id in listed if issue_id not in self._seen]
         self._seen.update(new_ids)
-        yield from _prefetched(self.client, new_ids, self.batch_size, self.fields)
-
-
-def _prefetched(
-    client: JiraClient, ids: list[str], batch_size: int, fields: Sequence[str]
-) -> Iterator[list[dict]]:
-    """Full issues for `ids`, a batch at a time, the next batch fetched while the caller writes this one:
-    Jira and the warehouse work at the same time, and at most two batches are held in memory."""
-    chunks = [ids[start : start + batch_size] for start in range(0, len(ids), batch_size)]
-    with ThreadPoolExecutor(max_workers=1, thread_name_prefix="jira-prefetch") as prefetcher:
-        pending: Future[list[dict]] | None = None
-        for n, chunk in enumerate(chunks):
-            current = pending or prefetcher.submit(bulk_fetch, client, chunk, list(fields))
-            following = chunks[n + 1] if n + 1 < len(chunks) else None
-            pending = prefetcher.submit(bulk_fetch, client, following, list(fields)) if following else None
-            yield current.result()
+        # fetched ahead while the caller writes: calls stay in flight across batches, memory stays bounded
+        with contextlib.closing(
+            bulk_fetch_stream(self.client, new_ids, self.batch_size, self.fields)
+        ) as batches:
+            yield from batches

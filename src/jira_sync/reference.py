@@ -159,7 +159,7 @@ COLUMN_DOCS = {
 KNOB_DOCS = {
     "BATCH_SIZE": "Issues per MERGE and checkpoint",
     "PAGE_SIZE": "Issue ids per search page",
-    "WORKERS": "Parallel bulk fetches",
+    "WORKERS": "Most requests in flight at once (the adaptive limit grows to it while Jira answers well)",
     "OVERLAP_MINUTES": "How far before the watermark each window starts",
     "SEARCH_LAG_SECONDS": "How far behind Jira's clock each window ends",
     "TIME_BUDGET_SECONDS": "A run stops (PARTIAL) after this long",

@@ -90,6 +90,8 @@ class RunResult:
     time_zone: str | None = None
     requests: int = 0
     retries: int = 0
+    rate_limited: int = 0  # 429 answers
+    most_in_flight: int = 0  # the adaptive limit's high point
     error: str | None = None
     duration_seconds: float = 0.0
     window_upper: datetime | None = None
@@ -111,6 +113,8 @@ class RunResult:
             "batches": self.counts.batches,
             "requests": self.requests,
             "retries": self.retries,
+            "rate_limited": self.rate_limited,
+            "most_in_flight": self.most_in_flight,
             "watermark_before": iso(self.watermark_before),
             "watermark_after": iso(self.watermark_after),
             "window_upper": iso(self.window_upper),
@@ -372,7 +376,9 @@ def sync_source(
         if result.status == "RUNNING":  # interrupted (KeyboardInterrupt, timeout): record it, then re-raise
             result.status, result.error = "FAILED", "interrupted before the run finished"
         if client is not None:
-            result.requests, result.retries = client.stats.requests, client.stats.retries
+            stats = client.stats.as_dict()
+            result.requests, result.retries = int(stats["requests"]), int(stats["retries"])
+            result.rate_limited, result.most_in_flight = int(stats["rate_limited"]), int(stats["most_in_flight"])
             client.close()
         result.duration_seconds = monotonic() - started
         if observer is not None:
@@ -401,7 +407,7 @@ def find_departures(
     audit_at = state.audit_checked_at if state else None
     every_run = not source.deletion_sweep
     if every_run or sweep_due or last_sweep is None or jira_now - last_sweep >= source.deletion_sweep:
-        departed = find_departed_ids(client, base_jql, warehouse.live_issue_ids(source.name))
+        departed = find_departed_ids(client, base_jql, warehouse.iter_live_issue_ids(source.name))
         if every_run:  # the audit log would add nothing, nor would a new sweep time in the state
             return departed, DeletionChecks(last_sweep or jira_now, audit_at)
         readable = audit_deleted_ids(client, jira_now) is not None  # may it read the log?

@@ -593,6 +593,14 @@ class Warehouse:
         )
         return {int(r[0]) for r in rows}
 
+    def iter_live_issue_ids(self, source: str) -> Iterator[int]:
+        """Ids of the source's live issues, ascending, read a result chunk at a time: the deletion sweep
+        compares them with Jira's listing as a stream, never holding every id."""
+        query = f'select "ID" from {self.qualified(ISSUES.name)} where "SOURCE" = ? and {NOT_DELETED} order by "ID"'
+        log.debug("SQL %s", query)
+        for row in self.session.sql(query, params=[source]).to_local_iterator():
+            yield int(row[0])
+
     def live_issue_ids_among(self, source: str, ids: Iterable[int]) -> set[int]:
         """Which of `ids` the source has stored as live issues (one read per batch_size ids)."""
         wanted = sorted({int(i) for i in ids})

@@ -14,12 +14,14 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 from snowflake.snowpark import Session
 from test_sync import add_source, stored, sync, truth
 
 from fakejira import FakeJira
 from jira_sync.credentials import static_credentials
-from jira_sync.deletions import AUDIT_PATH
+from jira_sync.deletions import AUDIT_PATH, absent_from
 from jira_sync.sync import run_sync
 from jira_sync.warehouse import Warehouse
 
@@ -133,3 +135,37 @@ def test_an_account_that_may_not_read_the_audit_log_relies_on_the_sweep_alone(
     assert not [r for r in requests(jira) if r["path"] == AUDIT_PATH]  # not asked again until the next sweep
     assert run(DAY + timedelta(hours=1))["issues_deleted"] >= 1
     assert stored(snowpark_session)[int(doomed["id"])][2] is True
+
+
+# --- the sweep's comparison, streamed (deletions.absent_from) ----------------------------------------------
+
+ASCENDING_IDS = st.lists(st.integers(min_value=1, max_value=300), unique=True).map(sorted)
+
+
+@given(stored=ASCENDING_IDS, listed=ASCENDING_IDS)
+def test_the_streamed_comparison_finds_exactly_the_stored_ids_jira_no_longer_lists(
+    stored: list[int], listed: list[int]
+) -> None:
+    """Two ascending streams merged like sorted files give what the set difference gives, in order, and
+    each side is read once, front to back (so neither has to be held whole)."""
+    reads: list[str] = []
+
+    def stream(ids: list[int], side: str) -> Iterator[int]:
+        for i in ids:
+            reads.append(side)
+            yield i
+
+    assert list(absent_from(stream(stored, "stored"), stream(listed, "listed"))) == sorted(set(stored) - set(listed))
+    assert reads.count("stored") == len(stored) and reads.count("listed") <= len(listed)
+
+
+def test_live_ids_stream_ascending_from_the_warehouse(warehouse: Warehouse) -> None:
+    warehouse.ensure_tables()
+    now = datetime(2026, 1, 1, tzinfo=UTC)
+    rows = [
+        {"SOURCE": "acme", "ID": i, "KEY": f"A-{i}", "UPDATED": now, "IS_DELETED": i == 40, "SYNCED_AT": now}
+        for i in (300, 7, 40, 1000, 12)
+    ]
+    warehouse.merge_issues(rows)
+    assert list(warehouse.iter_live_issue_ids("acme")) == [7, 12, 300, 1000]
+    assert list(warehouse.iter_live_issue_ids("globex")) == []

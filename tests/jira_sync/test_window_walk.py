@@ -20,8 +20,8 @@ from fakejira import FakeJira
 from jira_sync.config import SourceConfig
 from jira_sync.credentials import static_credentials
 from jira_sync.entities import ISSUES_ONLY
-from jira_sync.incremental import Batch, WindowWalk, _prefetched, floor_minute, updated_of
-from jira_sync.jira import JiraClient, JiraCredentials, source_jql
+from jira_sync.incremental import Batch, WindowWalk, floor_minute, updated_of
+from jira_sync.jira import JiraClient, JiraCredentials, JiraUnavailableError, bulk_fetch_stream, source_jql
 from jira_sync.model import parse_jira_timestamp
 from jira_sync.sync import run_sync
 from jira_sync.warehouse import State, Warehouse
@@ -423,13 +423,19 @@ def test_a_by_id_stretch_ends_just_after_the_crowded_minute() -> None:
 class FetchWatchingClient(JiraClient):
     """The real client, signalling each bulk fetch as it is sent (by the ids it asks for)."""
 
-    def __init__(self, jira: FakeJira) -> None:
-        super().__init__(jira.url, JiraCredentials(jira.token, jira.email))
+    def __init__(self, jira: FakeJira, workers: int = 8) -> None:
+        super().__init__(jira.url, JiraCredentials(jira.token, jira.email), workers=workers)
         self.sent: dict[tuple[str, ...], threading.Event] = {}
         self.fields_asked: list[list[str]] = []
+        self._sent_lock = threading.Lock()
 
     def expect(self, ids: list[str]) -> threading.Event:
-        return self.sent.setdefault(tuple(ids), threading.Event())
+        with self._sent_lock:
+            return self.sent.setdefault(tuple(ids), threading.Event())
+
+    def calls_sent(self) -> int:
+        with self._sent_lock:
+            return sum(event.is_set() for event in self.sent.values())
 
     def post(self, path: str, json_body: Any) -> Any:
         if path.endswith("/issue/bulkfetch"):
@@ -438,18 +444,52 @@ class FetchWatchingClient(JiraClient):
         return super().post(path, json_body)
 
 
-def test_the_next_batch_is_fetched_while_the_caller_writes_this_one() -> None:
-    """Jira and the warehouse work at the same time: while the caller holds batch n (writing it), the fetch of
-    batch n+1 is already on its way, up to the last batch; the fields asked are the walk's."""
+def test_the_next_batches_are_fetched_while_the_caller_writes_this_one() -> None:
+    """Jira and the warehouse work at the same time: while the caller holds batch n (writing it), the calls
+    of the batches after it are already on their way, up to the last batch; the fields asked are the walk's."""
     with FakeJira(issues=9, seed=16) as jira:
         client = FetchWatchingClient(jira)
         ids = sorted(str(i) for i in truth(jira))
         chunks = [ids[n : n + 3] for n in range(0, len(ids), 3)]
-        batches = _prefetched(client, ids, 3, ["updated", "summary"])
+        batches = bulk_fetch_stream(client, ids, 3, ["updated", "summary"])
         for n, chunk in enumerate(chunks):
             assert [issue["id"] for issue in next(batches)] == chunk
-            if n + 1 < len(chunks):
-                assert client.expect(chunks[n + 1]).wait(timeout=30), f"batch {n + 1} was not prefetched"
+            for later in chunks[n + 1 :]:
+                assert client.expect(later).wait(timeout=30), f"batch {n + 1} was not fetched ahead"
         assert next(batches, None) is None
         client.close()
     assert client.fields_asked and all(f == ["updated", "summary"] for f in client.fields_asked)
+
+
+def test_fetching_ahead_is_bounded_and_keeps_order_across_uneven_batches() -> None:
+    """However many ids, at most `ahead` calls are sent beyond what the caller has taken (memory stays bounded
+    by a constant number of batches); a batch size that is no multiple of 100 still gives each batch its
+    own ids, in the order asked, with calls of at most 100 ids."""
+    with FakeJira(issues=460, seed=17) as jira:
+        client = FetchWatchingClient(jira, workers=2)
+        ids = sorted((str(i) for i in truth(jira)), key=int, reverse=True)
+        batches = bulk_fetch_stream(client, ids, 130, ["updated"], ahead=3)
+        first = next(batches)
+        time.sleep(0.3)  # room for any call that would run ahead unbounded
+        assert client.calls_sent() <= 2 + 3  # the batch taken (2 calls) and at most `ahead` more
+        got = [first, *batches]
+        client.close()
+    assert [[issue["id"] for issue in batch] for batch in got] == [ids[n : n + 130] for n in range(0, 460, 130)]
+    assert all(len(call) <= 100 for call in client.sent)
+    assert sum(len(call) for call in client.sent) == 460
+
+
+def test_a_batch_jira_cannot_serve_stops_the_stream_where_it_is() -> None:
+    """Issues Jira lists in issueErrors (even after the one retry) raise when their batch is reached: the
+    batches before it were handed out, none after it is."""
+    with FakeJira(issues=30, seed=18) as jira:
+        ids = sorted((str(i) for i in truth(jira)), key=int)
+        unserved = ids[12]
+        jira.set_faults(bulkfetch_unserved_ids=[unserved])
+        client = JiraClient(jira.url, JiraCredentials(jira.token, jira.email), workers=4)
+        handed: list[list[str]] = []
+        with pytest.raises(JiraUnavailableError, match="could not return 1 issue"):
+            for batch in bulk_fetch_stream(client, ids, 5, ["updated"]):
+                handed.append([issue["id"] for issue in batch])
+        client.close()
+    assert handed == [ids[0:5], ids[5:10]]

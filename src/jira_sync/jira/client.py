@@ -34,7 +34,8 @@ import urllib3
 from requests.adapters import HTTPAdapter
 from requests.auth import AuthBase, HTTPBasicAuth
 
-from jira_sync import __version__
+from jira_sync import __version__, fastjson
+from jira_sync.jira.concurrency import AdaptiveLimit
 from jira_sync.jira.errors import JiraAuthError, JiraError, JiraRequestError, JiraUnavailableError
 
 __all__ = ["JiraClient", "JiraCredentials", "RequestStats", "validate_base_url"]
@@ -57,6 +58,9 @@ MIN_TOKEN_LENGTH = 8
 """Shorter is no Jira API token (classic tokens are 24+ characters, scoped ones far longer), and a short
 credential could not be redacted from messages without garbling them: it is refused up front instead."""
 _DEADLINE_FACTOR = 2.0
+_READ_BUFFER = 256 * 1024
+"""Bytes read from the socket at a time: a bulk fetch answers 1-2 MB, and each read of the default 8 KiB costs
+a timeout setting, a system call and a hand-over of the GIL between the pool's threads."""
 
 SEARCH_PATH = "/rest/api/3/search/jql"
 """The enhanced search. The old ``/rest/api/3/search`` answers 410 Gone on Jira Cloud since 2025."""
@@ -196,7 +200,7 @@ class _DeadlineSocket:
         self._deadline = deadline
 
     def makefile(self, mode: str, *args: Any, **kwargs: Any) -> io.BufferedReader:
-        return io.BufferedReader(_DeadlineReader(self._sock, self._deadline))
+        return io.BufferedReader(_DeadlineReader(self._sock, self._deadline), buffer_size=_READ_BUFFER)
 
 
 class _DeadlineHTTPResponse(http.client.HTTPResponse):
@@ -239,11 +243,14 @@ class RequestStats:
     """429 answers received."""
     waited_seconds: float = 0.0
     """Time spent sleeping between attempts."""
+    most_in_flight: int = 0
+    """The most requests in flight at once (the adaptive limit's high point)."""
     _lock: threading.Lock = field(default_factory=threading.Lock, repr=False, compare=False)
 
-    def count_request(self) -> None:
+    def count_request(self, in_flight: int = 1) -> None:
         with self._lock:
             self.requests += 1
+            self.most_in_flight = max(self.most_in_flight, in_flight)
 
     def count_retry(self, wait_seconds: float, rate_limited: bool) -> None:
         with self._lock:
@@ -260,6 +267,7 @@ class RequestStats:
                 "retries": self.retries,
                 "rate_limited": self.rate_limited,
                 "waited_seconds": round(self.waited_seconds, 3),
+                "most_in_flight": self.most_in_flight,
             }
 
 
@@ -335,7 +343,10 @@ class JiraClient:
     with exponential backoff and full jitter starting at ``backoff_seconds``, never sooner than a
     ``Retry-After`` says, for at most ``max_attempts`` attempts and ``max_retry_seconds`` in total. Every
     request made here is a read (POST search and bulk fetch included), so repeating one is always safe.
-    ``workers`` sizes the thread pool of :meth:`run_parallel` (used by bulk fetch).
+    ``workers`` is the most requests in flight at once: the size of the thread pool of :meth:`run_parallel`
+    and :meth:`submit` (used by bulk fetch), and the ceiling of the adaptive limit every request passes
+    (:class:`~jira_sync.jira.concurrency.AdaptiveLimit`), which starts at ``start_workers`` and follows what
+    Jira says about its rate limit; ``adaptive=False`` keeps it at ``workers`` (benchmarks compare both).
     """
 
     def __init__(
@@ -350,6 +361,8 @@ class JiraClient:
         workers: int = 8,
         backoff_seconds: float = 0.5,
         deadline: float | None = None,
+        adaptive: bool = True,
+        start_workers: int = 4,
     ) -> None:
         if timeout <= 0:
             raise ValueError("timeout must be positive")
@@ -369,6 +382,7 @@ class JiraClient:
         self.max_attempts = int(max_attempts)
         self.verify = verify
         self.workers = int(workers)
+        self.in_flight = AdaptiveLimit(self.workers, start=start_workers if adaptive else None)
         self.backoff_seconds = float(backoff_seconds)
         self.stats = RequestStats()
         split = urllib.parse.urlsplit(self.base_url)
@@ -481,6 +495,10 @@ class JiraClient:
 
         return bulk_fetch(self, ids, fields=fields, expand=expand)
 
+    def submit(self, function: Callable[..., R], *args: Any) -> Future[R]:
+        """Run ``function(*args)`` on the client's pool; its requests pass the same in-flight limit."""
+        return self._executor().submit(function, *args)
+
     def run_parallel(self, function: Callable[[T], R], items: Iterable[T]) -> list[R]:
         """``[function(item) for item in items]`` on the client's pool of ``workers`` threads, in input order.
 
@@ -545,9 +563,8 @@ class JiraClient:
         """One attempt: raise ``_Transient`` for what deserves another, a ``JiraError`` for what does not."""
         if self._closed:
             raise RuntimeError("this JiraClient was closed")
-        self.stats.count_request()
         try:
-            response = self._send_with_deadline(method, url, params, json_body)
+            response = self._send_paced(method, url, params, json_body)
         except requests.exceptions.SSLError as exc:
             raise self._error(
                 JiraUnavailableError,
@@ -577,6 +594,22 @@ class JiraClient:
         if status >= 400:
             raise self._http_error(response, method, path, jql)
         return self._parse_body(response, method, path)
+
+    def _send_paced(self, method: str, url: str, params: Any, json_body: Any) -> requests.Response:
+        """One exchange inside a slot of the adaptive limit, its answer reported back to the limit."""
+        with self.in_flight.slot() as epoch:
+            self.stats.count_request(self.in_flight.in_flight)
+            response = self._send_with_deadline(method, url, params, json_body)
+            retry_after = (
+                _retry_after_seconds(response) if response.status_code in RETRY_AFTER_STATUSES else None
+            )
+            if response.status_code == 429 or retry_after is not None:
+                self.in_flight.refused(epoch, retry_after)
+            else:
+                headers = response.headers
+                near = headers.get("X-RateLimit-NearLimit", "").strip().lower() == "true"
+                self.in_flight.answered(epoch, near_limit=near or bool(headers.get("RateLimit-Reason")))
+            return response
 
     def _send_with_deadline(self, method: str, url: str, params: Any, json_body: Any) -> requests.Response:
         """One HTTP exchange, whole answer read, within ``deadline`` (raises ``_Transient`` past it)."""
@@ -675,7 +708,7 @@ class JiraClient:
                 status=response.status_code,
             )
         try:
-            return json.loads(body)
+            return fastjson.loads(body)
         except ValueError as exc:
             # JSON that does not parse is nearly always a body cut short by the network: ask again.
             raise _Transient("truncated", f"the JSON body was incomplete or malformed ({exc})") from None

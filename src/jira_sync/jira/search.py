@@ -8,7 +8,9 @@ page and keeps memory flat.
 from __future__ import annotations
 
 import logging
+from collections import deque
 from collections.abc import Iterable, Iterator, Mapping, Sequence
+from concurrent.futures import Future
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
@@ -26,6 +28,7 @@ __all__ = [
     "approximate_count",
     "bulk_fetch",
     "bulk_fetch_issues",
+    "bulk_fetch_stream",
     "iter_ids_by_id",
     "iter_search_issues",
     "iter_search_pages",
@@ -154,10 +157,7 @@ def bulk_fetch_issues(
         result.issues.extend(part.issues)
         result.missing.extend(part.missing)
         result.errors.extend(part.errors)
-    if result.missing:
-        _log.info(
-            "bulk fetch: %d of %d issues no longer exist or are not visible", len(result.missing), len(wanted)
-        )
+    _log_missing(result, len(wanted))
     return result
 
 
@@ -173,10 +173,77 @@ def bulk_fetch(
     ``issueErrors`` even after a retry raises :class:`JiraUnavailableError`, so the sync stops before its
     watermark passes an issue it never stored (the next run fetches it again).
     """
-    result = bulk_fetch_issues(client, ids, fields=fields, expand=expand)
+    return _checked(client, bulk_fetch_issues(client, ids, fields=fields, expand=expand))
+
+
+def bulk_fetch_stream(
+    client: JiraClient,
+    ids: Sequence[str],
+    batch_size: int,
+    fields: Sequence[str] = ("*all",),
+    *,
+    ahead: int | None = None,
+) -> Iterator[list[dict[str, Any]]]:
+    """Full issues for ``ids`` in batches of up to ``batch_size`` ids, in input order, fetched ahead.
+
+    Every 100-id call is handed to the client's pool as soon as there is room for it, while the caller
+    still works on earlier batches: requests stay in flight across batch boundaries (no rounds where the
+    pool waits for its slowest call) and Jira and the warehouse work at the same time. At most ``ahead``
+    calls (default: twice the client's ``workers``, and at least two batches' worth) are pending or held,
+    so memory stays bounded by a constant number of batches however many ids there are. A batch with
+    issues Jira could not serve raises :class:`JiraUnavailableError` when it is reached, after the batches
+    before it were handed out. Closing the generator early cancels the calls not yet started.
+    """
+    calls = _calls_by_batch(list(dict.fromkeys(str(i) for i in ids)), batch_size)
+    ahead = ahead or max(2 * client.workers, 2 * -(-batch_size // BULK_FETCH_LIMIT))
+    pending: deque[tuple[bool, Future[BulkFetchResult]]] = deque()
+
+    def top_up() -> None:
+        while len(pending) < ahead and (call := next(calls, None)) is not None:
+            chunk, ends_batch = call
+            pending.append((ends_batch, client.submit(_fetch_chunk, client, chunk, fields, None)))
+
+    try:
+        top_up()
+        batch, asked = BulkFetchResult(), 0
+        while pending:
+            ends_batch, future = pending.popleft()
+            part = future.result()
+            top_up()
+            batch.issues.extend(part.issues)
+            batch.missing.extend(part.missing)
+            batch.errors.extend(part.errors)
+            asked += len(part.issues) + len(part.missing) + len(part.errors)
+            if ends_batch:
+                _log_missing(batch, asked)
+                yield _checked(client, batch)
+                batch, asked = BulkFetchResult(), 0
+    finally:
+        for _, future in pending:
+            future.cancel()
+
+
+def _calls_by_batch(ids: list[str], batch_size: int) -> Iterator[tuple[list[str], bool]]:
+    """The bulk fetch calls for ``ids``: each batch cut into calls of up to 100, each call with whether it
+    is the last of its batch."""
+    for start in range(0, len(ids), batch_size):
+        batch = ids[start : start + batch_size]
+        for at in range(0, len(batch), BULK_FETCH_LIMIT):
+            yield batch[at : at + BULK_FETCH_LIMIT], at + BULK_FETCH_LIMIT >= len(batch)
+
+
+def _log_missing(result: BulkFetchResult, asked: int) -> None:
+    if result.missing:
+        _log.info("bulk fetch: %d of %d issues no longer exist or are not visible", len(result.missing), asked)
+
+
+def _checked(client: JiraClient, result: BulkFetchResult) -> list[dict[str, Any]]:
+    """The issues of a bulk fetch; ids that vanished are left out, unserved ones raise."""
     if result.errors:
         # Jira's own words, which a misbehaving proxy could fill with the credential: redacted like any message.
-        sample = client.redact("; ".join(f"{e.get('id')}: {e.get('errorMessage')}" for e in result.errors[:5]))
+        sample = client.redact(
+            "; ".join(f"{e.get('id')}: {e.get('errorMessage')}" for e in result.errors[:5])
+        )
         raise JiraUnavailableError(
             f"Jira could not return {len(result.errors)} issue(s) in a bulk fetch ({sample}); the run stops "
             "so that they are not skipped. Try again later."
