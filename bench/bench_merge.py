@@ -6,10 +6,12 @@
 For each batch size it loads `--issues` flattened issues into an empty table (insert pass) and then again with
 a newer UPDATED (update pass), printing issues per second for:
 
-- `warehouse`: `Warehouse.merge_issues`, what the sync uses (one MERGE per chunk, one JSON bind per row);
-- `flatten-merge`: one MERGE whose source is a single JSON-array bind flattened with LATERAL FLATTEN (only up
-  to `--flatten-max` rows per statement: fakesnow's FLATTEN is quadratic, and past ~60 s a statement fails
-  with the connector's read timeout, leaving the session unusable);
+- `warehouse`: `Warehouse.merge_issues`, what the sync uses (one MERGE per chunk of the batch size, its rows
+  in one JSON-array bind, on the embedded warehouse's server with its linear FLATTEN);
+- `flatten-merge`: the first try (DESIGN.md), one JSON-array bind flattened through a correlated LATERAL
+  (`(select parse_json(?) j) p, lateral flatten(input => p.j)`, which DuckDB runs as a correlated join; only
+  up to `--flatten-max` rows per statement: it grows fast, and past ~60 s a statement fails with the
+  connector's read timeout, leaving the session unusable);
 - `values-insert`: a plain INSERT ... VALUES list with one bind per column (insert pass only; a floor).
 
 Prints a table; never asserts. Each batch size runs on a fresh, isolated in-memory database.
@@ -139,8 +141,12 @@ def run(
         first = make_rows(issues, raw_bytes, T0)
         second = make_rows(issues, raw_bytes, T0 + timedelta(minutes=1))
         out: dict[str, float | None] = {}
-        out["warehouse insert"] = timed("warehouse insert", lambda: wh.merge_issues(first), issues)
-        out["warehouse update"] = timed("warehouse update", lambda: wh.merge_issues(second), issues)
+        out["warehouse insert"] = timed(
+            "warehouse insert", lambda: wh.merge_issues(first, batch_size=batch_size), issues
+        )
+        out["warehouse update"] = timed(
+            "warehouse update", lambda: wh.merge_issues(second, batch_size=batch_size), issues
+        )
 
         def chunks(rows: list[dict[str, Any]]) -> list[list[dict[str, Any]]]:
             return [rows[i : i + batch_size] for i in range(0, len(rows), batch_size)]

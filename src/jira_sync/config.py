@@ -75,11 +75,10 @@ The tighter of the two limits a VALUES list can meet: a VALUES clause in a FROM 
 (https://docs.snowflake.com/sql-reference/constructs/values)."""
 
 MAX_BATCH_SIZE = 5_000
-"""The most issues per batch. The MERGE the warehouse builds (`Warehouse._source_sql`) takes its rows as a
-VALUES list with one expression per row, a `(?)` bind holding the row's JSON (`... from values (?), (?), ...`),
-and a batch is never sent in a MERGE with more rows than the batch has (the warehouse chunks it further, by its
-own batch size and by bytes): with at most 5,000 rows, a MERGE's list stays under a third of the 16,384 above
-(tests/jira_sync/test_source_knobs.py checks the statements)."""
+"""The most issues per batch. The MERGE the warehouse builds (`Warehouse._source_sql`) takes its rows as one
+bind, a JSON array, so no list of expressions grows with its rows (tests/jira_sync/test_source_knobs.py checks
+the statements). The lists that do grow with a batch, its issue ids in `IN (...)` (`Warehouse.mark_missing`,
+twice for links, beside at most MAX_KEPT_IN_STATEMENT kept keys), stay under the 16,384 above with 5,000."""
 
 KNOBS = (
     Knob("batch_size", "BATCH_SIZE", 1, MAX_BATCH_SIZE),

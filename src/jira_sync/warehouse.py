@@ -3,14 +3,18 @@
 The same SQL runs on Snowflake and on fakesnow (DuckDB behind Snowflake SQL, our embedded warehouse), which
 shapes a few choices, each measured on fakesnow 0.12.1 (see tests/jira_sync/test_warehouse.py):
 
-- Rows travel as JSON documents, one bind parameter per row, parsed in SQL
-  (`SELECT PARSE_JSON(column1) FROM VALUES (?), (?), ...`): Snowpark cannot `create_dataframe`/`write_pandas`
+- A MERGE's rows travel in one bind: a JSON array of one document per row, exploded in SQL
+  (`... from (select 1) p, lateral flatten(input => parse_json(?)) f`, valid Snowflake SQL: a LATERAL may
+  follow any table expression and need not refer to it). Snowpark cannot `create_dataframe`/`write_pandas`
   against fakesnow, values are never formatted into SQL text, and a row's columns are typed in one place
-  (the `Table` constant). One JSON-array bind with LATERAL FLATTEN, the obvious alternative, grows
-  quadratically on fakesnow (its FLATTEN copies the whole input into every output row): with 3 kB issues a
-  1,000-row statement took ~12 s and a 2,000-row one passed the connector's 60 s read timeout, which leaves
-  the session unusable. This way cost grows linearly: ~400-550 issues/s from 500 to 2,000 rows a batch
-  (bench/bench_merge.py).
+  (the `Table` constant). The statement's text is the same whatever its rows, so only its bytes bound it
+  (DEFAULT_MAX_BIND_BYTES, well under Snowflake's 16 MB a value); a VALUES list with one `(?)` per row,
+  the shape before, cost fakesnow's translation (sqlglot) 1-2 ms per row, more than running it. On
+  fakesnow FLATTEN copied its whole input into every row it returned, quadratic in a statement's size: the
+  embedded warehouse's server replaces it by a linear one with the same results (local_warehouse.py).
+- In a row's document, the semi-structured columns (VARIANT: RAW, most of an issue's bytes) stand apart from
+  the typed ones (`{"cols":{...},"RAW":{...}}`, `json_row_chunks`), so the typed columns are read from a
+  small document and RAW is parsed once, not once per typed column.
 - Upserts are one MERGE per chunk, in autocommit, with no explicit transaction: fakesnow runs MERGE through a
   temporary table, which fails inside BEGIN ... COMMIT ("a single transaction can only write to a single
   attached database"), and no transaction is needed. A checkpoint is the MERGE of a batch *followed by* the
@@ -30,10 +34,15 @@ from __future__ import annotations
 import dataclasses
 import json
 import logging
-from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Collection, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from typing import Any, Protocol, TypeVar
+
+try:
+    import orjson
+except ImportError:  # pragma: no cover - inside Snowflake without orjson in PACKAGES: json writes the same
+    orjson = None  # type: ignore[assignment]
 
 from jira_sync.entities.fields import TABLE as FIELDS_TABLE
 from jira_sync.history import WIDE_VIEW, WIDE_VIEW_TABLES, wide_view_select
@@ -251,29 +260,52 @@ def _json_default(value: Any) -> Any:
     raise TypeError(f"cannot send {type(value).__name__} to the warehouse: {value!r}")
 
 
-def _encode(row: Mapping[str, Any]) -> str:
-    """One row as compact JSON, None-valued keys left out (a missing key is SQL NULL on both warehouses)."""
-    return json.dumps(
-        {k: v for k, v in row.items() if v is not None},
-        separators=(",", ":"),
-        ensure_ascii=False,
-        default=_json_default,
-    )
+ROW_COLUMNS_KEY = "cols"
+"""Where a row's document holds its columns when some are kept apart (`json_row_chunks`). Lower case, so no
+column (upper-case identifiers) can take the name."""
+
+
+def _json(value: Any) -> str:
+    """Compact JSON text, non-ASCII kept: orjson where installed (local runs; about 5 times as fast), the
+    standard library otherwise or for what orjson refuses (integers beyond 64 bits). Dates and times are
+    written by `_json_default` either way, so the text is the same."""
+    if orjson is not None:
+        try:
+            return orjson.dumps(value, default=_json_default, option=orjson.OPT_PASSTHROUGH_DATETIME).decode()
+        except TypeError:
+            pass
+    return json.dumps(value, separators=(",", ":"), ensure_ascii=False, default=_json_default)
+
+
+def _encode(row: Mapping[str, Any], apart: Collection[str] = ()) -> str:
+    """One row as compact JSON, None-valued keys left out (a missing key is SQL NULL on both warehouses).
+
+    With `apart`, those columns stay at the top level and the others go one level down, under
+    ROW_COLUMNS_KEY: `{"cols":{"ID":1,...},"RAW":{...}}`. A warehouse reading the typed columns then parses
+    the small part once per column, not the large semi-structured values (RAW is most of an issue's bytes).
+    """
+    values = {k: v for k, v in row.items() if v is not None}
+    if not apart:
+        return _json(values)
+    document: dict[str, Any] = {ROW_COLUMNS_KEY: {k: v for k, v in values.items() if k not in apart}}
+    document.update((k, v) for k, v in values.items() if k in apart)
+    return _json(document)
 
 
 def json_row_chunks(
-    rows: Iterable[Mapping[str, Any]], batch_size: int, max_bytes: int
+    rows: Iterable[Mapping[str, Any]], batch_size: int | None, max_bytes: int, apart: Collection[str] = ()
 ) -> Iterator[list[str]]:
-    """Rows as JSON documents, in chunks of at most `batch_size` rows and (unless one row alone is bigger)
-    `max_bytes` bytes in all."""
-    if batch_size < 1:
+    """Rows as JSON documents (`_encode`, with `apart`), in chunks of at most `batch_size` rows (None: no
+    limit) and (unless one row alone is bigger) `max_bytes` bytes of documents in all."""
+    if batch_size is not None and batch_size < 1:
         raise ValueError("batch_size must be at least 1")
     chunk: list[str] = []
     size = 0
     for row in rows:
-        encoded = _encode(row)
-        encoded_size = len(encoded.encode())
-        if chunk and (len(chunk) >= batch_size or size + encoded_size > max_bytes):
+        encoded = _encode(row, apart)
+        encoded_size = len(encoded) if encoded.isascii() else len(encoded.encode())
+        full = batch_size is not None and len(chunk) >= batch_size
+        if chunk and (full or size + encoded_size > max_bytes):
             yield chunk
             chunk, size = [], 0
         chunk.append(encoded)
@@ -482,18 +514,30 @@ class Warehouse:
 
     # --- the generic upsert and select ---------------------------------------------------------------
 
-    def _source_sql(self, table: Table, columns: Sequence[str], count: int) -> str:
-        """`count` JSON documents (one bind each) as a typed relation named `src`."""
+    def _source_sql(self, table: Table, columns: Sequence[str], apart: Collection[str]) -> str:
+        """A chunk of rows, one bind holding them as a JSON array of documents (`json_row_chunks`), as a typed
+        relation named `src`. The SQL is the same whatever the number of rows (see the module's docstring).
+
+        The typed columns are read from ROW_COLUMNS_KEY, itself read once per row in the inner select, so the
+        large values kept `apart` are parsed once each, not once per typed column.
+        """
+        rows = "(select 1) p, lateral flatten(input => parse_json(?)) f"
         selects = []
         for name in columns:
             col = table.column(name)
-            path = f"v.doc:{quote_identifier(name)}"
+            quoted = quote_identifier(name)
+            if name in apart:
+                selects.append(f"v.{quoted} {quoted}")
+                continue
+            path = f"v.c:{quoted}" if apart else f"f.value:{quoted}"
             typed = path if col.sql_type == VARIANT else f"{path}::{col.sql_type}"
-            selects.append(f"{typed} {quote_identifier(name)}")
-        values = ", ".join(["(?)"] * count)
-        return (
-            f"(select {', '.join(selects)} from (select parse_json(column1) doc from values {values}) v) src"
+            selects.append(f"{typed} {quoted}")
+        if not apart:
+            return f"(select {', '.join(selects)} from {rows}) src"
+        inner = ", ".join(
+            [f'f.value:"{ROW_COLUMNS_KEY}" c', *(f"f.value:{quote_identifier(n)} {quote_identifier(n)}" for n in apart)]
         )
+        return f"(select {', '.join(selects)} from (select {inner} from {rows}) v) src"
 
     def _upsert(
         self,
@@ -506,7 +550,9 @@ class Warehouse:
         batch_size: int | None = None,
     ) -> MergeCounts:
         """MERGE rows on the table's key: update matching rows where `update_when` holds (`t` is the stored
-        row, `src` the incoming one), insert the others; one MERGE per chunk (by count and by bytes)."""
+        row, `src` the incoming one), insert the others; one MERGE per chunk of `max_bind_bytes` (and of
+        `batch_size` rows when given: the rows travel in one bind, not as a list of expressions, so only their
+        bytes bound a statement)."""
         if not rows:
             return MergeCounts()
         keys = [c.name for c in table.keys]
@@ -521,12 +567,12 @@ class Warehouse:
         clauses = f" when matched{condition} then update set {sets}" if update_columns else ""
         if insert:
             clauses += f" when not matched then insert ({names}) values ({values})"
+        apart = [c for c in columns if table.column(c).sql_type == VARIANT]
+        source = self._source_sql(table, columns, apart)
+        sql = f"merge into {self.qualified(table.name)} t using {source} on {match}{clauses}"
         counts = MergeCounts()
-        for docs in json_row_chunks(rows, batch_size or self.batch_size, self.max_bind_bytes):
-            source = self._source_sql(table, columns, len(docs))
-            result = self._sql(
-                f"merge into {self.qualified(table.name)} t using {source} on {match}{clauses}", docs
-            )
+        for docs in json_row_chunks(rows, batch_size, self.max_bind_bytes, apart):
+            result = self._sql(sql, ["[" + ",".join(docs) + "]"])
             outcome = result[0].as_dict() if result else {}
             counts += MergeCounts(
                 int(outcome.get("number of rows inserted", 0)), int(outcome.get("number of rows updated", 0))
