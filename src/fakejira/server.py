@@ -149,6 +149,8 @@ class Handler(BaseHTTPRequestHandler):
     ) -> None:
         app = self.server.app
         payload, content_type = (b"", "") if body is None else _serialise(app, body)
+        # logged before the answer leaves: a client that reads the log next finds this request in it
+        self._log_request(status)
         self.send_response(status)
         if payload:
             self.send_header("Content-Type", content_type)
@@ -189,10 +191,20 @@ class Handler(BaseHTTPRequestHandler):
             time.sleep(decision.latency_s)
         route, params, known = ROUTES.match(method, url.path)
         endpoint = route.endpoint if route else f"{method} {url.path}"
+        self._unlogged = (method, url.path, endpoint, req, decision)
         status = self._answer(req, route, params, known, decision)
-        app.log.add(
+        self._log_request(status)  # a dropped connection sends nothing: logged here
+
+    _unlogged: tuple[str, str, str, Request, Decision] | None = None
+
+    def _log_request(self, status: int) -> None:
+        """Add the /rest/ request being answered to the request log, once."""
+        if self._unlogged is None:
+            return
+        (method, path, endpoint, req, decision), self._unlogged = self._unlogged, None
+        self.server.app.log.add(
             method,
-            url.path,
+            path,
             endpoint,
             status,
             jql=req.jql,
