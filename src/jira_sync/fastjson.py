@@ -11,6 +11,7 @@ longs and doubles, which both read alike.
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from typing import Any
 
 try:
@@ -18,7 +19,9 @@ try:
 except ImportError:  # pragma: no cover - the standard library does the same, slower
     orjson = None  # type: ignore[assignment]
 
-__all__ = ["dumps", "loads"]
+__all__ = ["dumps", "encode", "loads"]
+
+Default = Callable[[Any], Any] | None
 
 
 def loads(data: bytes | str) -> Any:
@@ -31,11 +34,26 @@ def loads(data: bytes | str) -> Any:
     return json.loads(data)
 
 
-def dumps(value: Any) -> str:
-    """Compact JSON text (no spaces after separators), non-ASCII kept as is."""
+def encode(value: Any, default: Default = None) -> bytes:
+    """Compact JSON as UTF-8 bytes (no spaces after separators); values JSON has no form for, dates and
+    times included, go to `default` (or raise TypeError), as with `json.dumps`."""
     if orjson is not None:
         try:
-            return orjson.dumps(value).decode()
+            return orjson.dumps(value, default=default, option=orjson.OPT_PASSTHROUGH_DATETIME)
         except TypeError:
-            pass  # what orjson cannot write (integers beyond 64 bits, keys that are not strings)
-    return json.dumps(value, separators=(",", ":"), ensure_ascii=False)
+            pass  # what orjson cannot write (integers beyond 64 bits, lone surrogates): `json` decides
+    return _standard(value, default).encode("utf-8", "surrogatepass")
+
+
+def dumps(value: Any, default: Default = None) -> str:
+    """Compact JSON text, non-ASCII kept as is; `default` as in :func:`encode`."""
+    if orjson is not None:
+        try:
+            return orjson.dumps(value, default=default, option=orjson.OPT_PASSTHROUGH_DATETIME).decode()
+        except TypeError:
+            pass
+    return _standard(value, default)
+
+
+def _standard(value: Any, default: Default) -> str:
+    return json.dumps(value, separators=(",", ":"), ensure_ascii=False, default=default)

@@ -45,6 +45,7 @@ from pathlib import Path
 from string import Template
 from typing import TYPE_CHECKING, Any
 
+from jira_sync import fastjson
 from jira_sync.jira.errors import one_line
 
 if TYPE_CHECKING:  # Snowpark is imported where a session is made: `jira-sync --help` must not wait for it
@@ -662,16 +663,7 @@ class _FastJson:
 
     @staticmethod
     def loads(data: Any, **kwargs: Any) -> Any:
-        try:
-            import orjson
-        except ImportError:  # pragma: no cover - orjson comes with the local tools
-            return json.loads(data, **kwargs)
-        if not kwargs:
-            try:
-                return orjson.loads(data)
-            except orjson.JSONDecodeError:
-                pass  # what orjson refuses but json may read (big integers, NaN): json decides
-        return json.loads(data, **kwargs)
+        return json.loads(data, **kwargs) if kwargs else fastjson.loads(data)
 
 
 # --- sessions ---------------------------------------------------------------------------------------------------

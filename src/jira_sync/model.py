@@ -10,7 +10,6 @@ single JSON-array bind parameter.
 
 from __future__ import annotations
 
-import json
 import math
 import re
 from collections.abc import Callable, Iterable, Mapping, Sequence
@@ -18,10 +17,7 @@ from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from typing import Any, TypeVar
 
-try:
-    import orjson
-except ImportError:  # pragma: no cover - json measures the same, slower
-    orjson = None  # type: ignore[assignment]
+from jira_sync import fastjson
 
 T = TypeVar("T")
 
@@ -435,14 +431,8 @@ _COLUMN_CUTS_RESERVE = 4096  # room in RAW for the TRIMMED_KEY entries of cut ty
 
 def json_size(value: Any) -> int:
     """Bytes of `value` as compact JSON in UTF-8 (escapes included), the form the warehouse sends: measured
-    with orjson where installed (every issue is measured once: 5 times as fast as `json`), else `json`."""
-    if orjson is not None:
-        try:
-            return len(orjson.dumps(value, option=orjson.OPT_PASSTHROUGH_DATETIME))
-        except TypeError:  # what orjson refuses (big integers, lone surrogates): `json` measures it, or refuses
-            pass
-    text = json.dumps(value, ensure_ascii=False, separators=(",", ":"))
-    return len(text) if text.isascii() else len(text.encode("utf-8", "surrogatepass"))
+    with `fastjson` (every issue is measured once: orjson is 5 times as fast as `json`)."""
+    return len(fastjson.encode(value))
 
 
 @dataclass(frozen=True)

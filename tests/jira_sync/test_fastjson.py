@@ -46,3 +46,15 @@ def test_without_orjson_the_standard_library_answers(monkeypatch: pytest.MonkeyP
     monkeypatch.setattr(fastjson, "orjson", None)
     assert fastjson.loads(b'{"a": [1, 2.5, "\\u00e9"]}') == {"a": [1, 2.5, "é"]}
     assert fastjson.dumps({"a": "é"}) == '{"a":"é"}'
+
+
+def test_dates_go_to_default_and_encode_gives_the_utf8_of_dumps() -> None:
+    """orjson would write a datetime itself; here, as with `json`, `default` decides (or TypeError)."""
+    from datetime import UTC, datetime
+
+    moment = datetime(2024, 3, 5, 14, 7, tzinfo=UTC)
+    assert fastjson.dumps({"at": moment}, default=lambda v: v.isoformat()) == '{"at":"2024-03-05T14:07:00+00:00"}'
+    with pytest.raises(TypeError):
+        fastjson.dumps({"at": moment})
+    for value in ({"é": ["ü", 1, None]}, "\ud800", [2**70]):
+        assert fastjson.encode(value) == fastjson.dumps(value).encode("utf-8", "surrogatepass")
