@@ -36,11 +36,13 @@ from __future__ import annotations
 import contextlib
 import logging
 from collections.abc import Iterator, Sequence
+from concurrent.futures import Future
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
 
-from jira_sync.jira import JiraClient, bulk_fetch_stream, iter_ids_by_id, window_jql
+from jira_sync.collector import paced_for_bulk_data
+from jira_sync.jira import FetchPipeline, JiraClient, fetch_on_this_thread, iter_ids_by_id, window_jql
 from jira_sync.model import parse_jira_timestamp
 
 log = logging.getLogger(__name__)
@@ -142,54 +144,126 @@ class WindowWalk:
         if newest is None or (self.stored_watermark is not None and newest < self.stored_watermark):
             self.complete = True  # nothing in the window is newer than what is stored
             return
+        pipeline = FetchPipeline(self.client, self.batch_size, self.fields)
+        with paced_for_bulk_data(), contextlib.closing(pipeline):
+            yield from self._walk(pipeline, newest)
+        self.complete = True
+
+    def _walk(self, pipeline: FetchPipeline, newest: datetime) -> Iterator[Batch]:
         cursor = self.lower
         confirmed: datetime | None = None  # newest confirmed `updated` of the listing prefix merged so far
+        page = self._list(pipeline, cursor)
         while True:
-            page = self.client.search_page(self._jql(cursor), max_results=self.page_size)  # ids only
-            listed = [str(issue["id"]) for issue in page.get("issues") or []]
+            # The next page is asked for while this one is fetched (see _look_ahead); None: no next page,
+            # or no cursor known before this page's issues are in.
+            ahead = self._look_ahead(pipeline, page, cursor, confirmed, newest)
             last_listed: dict | None = None
-            for fetched in self._fetch_new(listed):
+            for fetched in pipeline.batches(page.segment):
                 for issue in fetched:
                     value = updated_of(issue)
                     if value <= newest and (confirmed is None or value > confirmed):
                         confirmed = value
-                    if str(issue["id"]) == listed[-1]:
+                    if str(issue["id"]) == page.listed[-1]:
                         last_listed = issue
                 yield Batch(fetched, confirmed)
-            if not page.get("nextPageToken"):  # the last page (isLast is optional in Jira's schema)
-                break
+            if not page.has_next:
+                return
+            following = ahead.result() if ahead is not None else None
+            if following is not None:
+                cursor, page = following.cursor, following
+                continue
             if confirmed is not None and (cursor is None or floor_minute(confirmed) > floor_minute(cursor)):
                 cursor = floor_minute(confirmed)
+                page = self._list(pipeline, cursor)
                 continue
             # No confirmed progress: walk by id up to just past the page's last issue, which no edit can
             # shift. Its listed `updated` is at most its fetched one, and every other listed one at most that.
             bound = self.upper
             if last_listed is not None:
                 bound = min(self.upper, floor_minute(updated_of(last_listed)) + MINUTE)
-            yield from self._walk_by_id(cursor, bound)
+            yield from self._walk_by_id(pipeline, cursor, bound)
             if bound >= self.upper:
-                break
+                return
             cursor = bound
-        self.complete = True
+            page = self._list(pipeline, cursor)
+
+    def _list(self, pipeline: FetchPipeline, cursor: datetime | None) -> _Page:
+        """One id page of the window from `cursor` on, its new ids queued for fetching."""
+        return self._queue(
+            pipeline, cursor, self.client.search_page(self._jql(cursor), max_results=self.page_size)
+        )
+
+    def _queue(self, pipeline: FetchPipeline, cursor: datetime | None, page: dict) -> _Page:
+        listed = [str(issue["id"]) for issue in page.get("issues") or []]
+        return _Page(cursor, listed, pipeline.add(self._new(listed)), bool(page.get("nextPageToken")))
+
+    def _look_ahead(
+        self,
+        pipeline: FetchPipeline,
+        page: _Page,
+        cursor: datetime | None,
+        confirmed: datetime | None,
+        newest: datetime,
+    ) -> Future[_Page | None] | None:
+        """List the next id page while this one is fetched and queue its calls behind this page's, so that
+        requests stay in flight across pages.
+
+        The cursor it needs comes from one issue, not the whole page: the page's last listed issue, fetched
+        alone (field `updated`). When that version is confirmed (no newer than `newest`), it is the one the
+        listing saw last, so every in-window issue updated before it was listed by now: its minute is a
+        cursor as safe as the page's newest confirmed value, which can only be the same or later (a lower
+        cursor re-reads a little, skipping ids already seen). When it is not confirmed or does not move the
+        cursor, the answer is None and the walk goes on as if it had not looked.
+        """
+        if not page.has_next or not page.listed:
+            return None
+        return self.client.submit(self._next_page, pipeline, page.listed[-1], cursor, confirmed, newest)
+
+    def _next_page(
+        self,
+        pipeline: FetchPipeline,
+        last_id: str,
+        cursor: datetime | None,
+        confirmed: datetime | None,
+        newest: datetime,
+    ) -> _Page | None:
+        """Runs on the client's pool while the walk's own thread reads the page before, which touches
+        neither the seen ids nor the pipeline's segments until this has answered."""
+        fetched = fetch_on_this_thread(self.client, [last_id], ["updated"])
+        if not fetched or (value := updated_of(fetched[0])) > newest:
+            return None
+        following = floor_minute(value if confirmed is None else max(confirmed, value))
+        if cursor is not None and following <= cursor:
+            return None
+        return self._list(pipeline, following)
 
     def _jql(self, lower: datetime | None) -> str:
         return window_jql(self.source_jql, lower, self.upper, self.time_zone)
 
-    def _walk_by_id(self, lower: datetime | None, upper: datetime) -> Iterator[Batch]:
+    def _walk_by_id(
+        self, pipeline: FetchPipeline, lower: datetime | None, upper: datetime
+    ) -> Iterator[Batch]:
         """Every issue listed in [lower, upper), by ascending id (`iter_ids_by_id`: each page a fresh
         `id > last` query); then a checkpoint: every update before `upper` that the index held is merged."""
         stretch = window_jql(self.source_jql, lower, upper, self.time_zone, order_by=None)
         listed = [str(i) for i in iter_ids_by_id(self.client, stretch, page_size=self.page_size)]
-        for fetched in self._fetch_new(listed):
+        for fetched in pipeline.batches(pipeline.add(self._new(listed))):
             yield Batch(fetched, None)
         assert self.newest_indexed is not None
         yield Batch([], min(upper, self.newest_indexed + TICK))
 
-    def _fetch_new(self, listed: list[str]) -> Iterator[list[dict]]:
+    def _new(self, listed: list[str]) -> list[str]:
+        """The listed ids not seen before in this walk, now seen."""
         new_ids = [issue_id for issue_id in listed if issue_id not in self._seen]
         self._seen.update(new_ids)
-        # fetched ahead while the caller writes: calls stay in flight across batches, memory stays bounded
-        with contextlib.closing(
-            bulk_fetch_stream(self.client, new_ids, self.batch_size, self.fields)
-        ) as batches:
-            yield from batches
+        return new_ids
+
+
+@dataclass(frozen=True)
+class _Page:
+    """An id page of the listing: from which cursor, its ids in order, its fetch segment, whether more follow."""
+
+    cursor: datetime | None
+    listed: list[str]
+    segment: int
+    has_next: bool

@@ -15,6 +15,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from jira_sync.backfill import iter_backfill
+from jira_sync.collector import paced_for_bulk_data
 from jira_sync.config import ConfigError, SourceConfig
 from jira_sync.credentials import CredentialsProvider
 from jira_sync.deletions import audit_deleted_ids, find_departed_ids
@@ -479,31 +480,32 @@ def run_sync(
     started = now()
     results: list[RunResult] = []
     waiting: list[str] = []
-    for plan in selected:
-        name = str(plan.row.get("NAME"))
-        if results and monotonic() >= run_deadline:
-            waiting.append(name)
-            continue
-        try:
-            config = SourceConfig.from_row(plan.row)
-        except (ConfigError, ValueError, TypeError, KeyError) as exc:  # one bad row fails only its source
-            results.append(record_invalid_source(warehouse, name, _one_line(exc), now, plan))
-            continue
-        results.append(
-            sync_source(
-                warehouse,
-                config,
-                credentials,
-                full_refresh=full_refresh,
-                now=now,
-                client_options=client_options,
-                jira_clock=jira_clock,
-                monotonic=monotonic,
-                plan=plan,
-                run_deadline=run_deadline,
-                observer=observer,
+    with paced_for_bulk_data():  # a sync's many large short-lived trees: see jira_sync.collector
+        for plan in selected:
+            name = str(plan.row.get("NAME"))
+            if results and monotonic() >= run_deadline:
+                waiting.append(name)
+                continue
+            try:
+                config = SourceConfig.from_row(plan.row)
+            except (ConfigError, ValueError, TypeError, KeyError) as exc:  # one bad row fails only its source
+                results.append(record_invalid_source(warehouse, name, _one_line(exc), now, plan))
+                continue
+            results.append(
+                sync_source(
+                    warehouse,
+                    config,
+                    credentials,
+                    full_refresh=full_refresh,
+                    now=now,
+                    client_options=client_options,
+                    jira_clock=jira_clock,
+                    monotonic=monotonic,
+                    plan=plan,
+                    run_deadline=run_deadline,
+                    observer=observer,
+                )
             )
-        )
     if waiting:
         log.warning("time budget spent: %s wait for the next run", ", ".join(waiting))
     return {

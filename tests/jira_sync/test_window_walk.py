@@ -21,7 +21,14 @@ from jira_sync.config import SourceConfig
 from jira_sync.credentials import static_credentials
 from jira_sync.entities import ISSUES_ONLY
 from jira_sync.incremental import Batch, WindowWalk, floor_minute, updated_of
-from jira_sync.jira import JiraClient, JiraCredentials, JiraUnavailableError, bulk_fetch_stream, source_jql
+from jira_sync.jira import (
+    FetchPipeline,
+    JiraClient,
+    JiraCredentials,
+    JiraUnavailableError,
+    bulk_fetch_stream,
+    source_jql,
+)
 from jira_sync.model import parse_jira_timestamp
 from jira_sync.sync import run_sync
 from jira_sync.warehouse import State, Warehouse
@@ -493,3 +500,96 @@ def test_a_batch_jira_cannot_serve_stops_the_stream_where_it_is() -> None:
                 handed.append([issue["id"] for issue in batch])
         client.close()
     assert handed == [ids[0:5], ids[5:10]]
+
+
+class PagesWatchingClient(JiraClient):
+    """The real client, noting each id page's ids and each bulk fetch (ids, fields), with a condition to wait
+    for one."""
+
+    def __init__(self, jira: FakeJira) -> None:
+        super().__init__(jira.url, JiraCredentials(jira.token, jira.email))
+        self.pages: list[list[str]] = []
+        self.fetches: list[tuple[list[str], list[str]]] = []
+        self.changed = threading.Condition()
+
+    def search_page(self, jql: str, **options: Any) -> dict[str, Any]:
+        page = super().search_page(jql, **options)
+        if "ORDER BY updated ASC" in jql:
+            with self.changed:
+                self.pages.append([str(issue["id"]) for issue in page.get("issues") or []])
+                self.changed.notify_all()
+        return page
+
+    def post(self, path: str, json_body: Any) -> Any:
+        answer = super().post(path, json_body)
+        if path.endswith("/issue/bulkfetch"):
+            with self.changed:
+                self.fetches.append((list(json_body["issueIdsOrKeys"]), list(json_body["fields"])))
+                self.changed.notify_all()
+        return answer
+
+    def wait_for(self, condition: Any) -> bool:
+        with self.changed:
+            return self.changed.wait_for(condition, timeout=30)
+
+
+def test_the_next_id_page_and_its_fetches_go_out_while_this_page_is_still_read() -> None:
+    """No rounds at page boundaries either: while the caller still holds the first batch of the first id
+    page, the second page has been listed (its cursor from the first page's last issue, fetched alone for
+    `updated`) and its issues are on their way; every issue still comes once, in listing order."""
+    with FakeJira(issues=30, seed=19) as jira:
+        for minute, issue in enumerate(jira.ground_truth()):  # one issue a minute: keyset pages of 10
+            jira.set_faults(clock_offset_ms=minute * 60_000)
+            jira.update_issue(issue["key"], {"summary": f"minute {minute}"})
+        client = PagesWatchingClient(jira)
+        walk = WindowWalk(
+            client,
+            source_jql("", PROJECTS),
+            lower=None,
+            upper=floor_minute(jira.now()) + timedelta(minutes=2),
+            time_zone=ZoneInfo("UTC"),
+            batch_size=5,
+            page_size=10,
+        )
+        batches = walk.batches()
+        first = next(batches)
+        assert client.wait_for(lambda: len(client.pages) >= 2), "the second id page was not asked ahead"
+        second_page = set(client.pages[1]) - set(client.pages[0])
+        assert second_page
+        assert client.wait_for(
+            lambda: any(second_page & set(ids) and fields == ["*all"] for ids, fields in client.fetches)
+        ), "the second page's issues were not fetched ahead"
+        probes = [ids for ids, fields in client.fetches if fields == ["updated"]]
+        assert probes and probes[0] == [client.pages[0][-1]]
+        rest = list(batches)
+        client.close()
+        in_order = sorted(truth(jira).values())
+    seen = [updated_of(issue) for batch in [first, *rest] for issue in batch.issues]
+    assert seen == in_order  # each issue once, oldest first
+    assert walk.final_watermark == in_order[-1] + timedelta(milliseconds=1)
+
+
+def test_a_pipeline_sends_the_next_segment_while_this_one_is_read_and_keeps_segments_in_order() -> None:
+    """Segments (the walk's id pages) share one flow of calls: the second's calls go out while the first is
+    still read, each segment hands out only its own batches, a segment read before an earlier one is refused,
+    and after close() nothing more is sent."""
+    with FakeJira(issues=12, seed=20) as jira:
+        client = FetchWatchingClient(jira, workers=4)
+        ids = sorted((str(i) for i in truth(jira)), key=int)
+        pipeline = FetchPipeline(client, 3, ["updated"])
+        first, second = pipeline.add(ids[:6]), pipeline.add(ids[6:])
+        with pytest.raises(RuntimeError, match="not read before"):
+            next(pipeline.batches(second))
+        pipeline.close()
+        pipeline = FetchPipeline(client, 3, ["updated"])
+        first, second = pipeline.add(ids[:6]), pipeline.add(ids[6:])
+        reading = pipeline.batches(first)
+        assert [issue["id"] for issue in next(reading)] == ids[:3]
+        assert client.expect(ids[9:12]).wait(timeout=30), "the next segment's calls were not sent ahead"
+        assert [[issue["id"] for issue in batch] for batch in reading] == [ids[3:6]]
+        assert [[issue["id"] for issue in batch] for batch in pipeline.batches(second)] == [ids[6:9], ids[9:12]]
+        pipeline.close()
+        sent = client.calls_sent()
+        pipeline.add(ids[:3])
+        assert list(pipeline.batches(2)) == [] and client.calls_sent() == sent
+        client.close()

@@ -10,11 +10,13 @@ from jira_sync.jira.errors import JiraAuthError, JiraError, JiraRequestError, Ji
 from jira_sync.jira.jql import jql_wall_time, source_jql, strip_order_by, window_jql
 from jira_sync.jira.search import (
     BulkFetchResult,
+    FetchPipeline,
     NextPageTokenPaginator,
     approximate_count,
     bulk_fetch,
     bulk_fetch_issues,
     bulk_fetch_stream,
+    fetch_on_this_thread,
     iter_ids_by_id,
     iter_search_issues,
     iter_search_pages,
@@ -37,6 +39,7 @@ def __getattr__(name: str) -> Any:
 
 __all__ = [
     "BulkFetchResult",
+    "FetchPipeline",
     "JiraAuthError",
     "JiraClient",
     "JiraCredentials",
@@ -49,6 +52,7 @@ __all__ = [
     "bulk_fetch",
     "bulk_fetch_issues",
     "bulk_fetch_stream",
+    "fetch_on_this_thread",
     "iter_ids_by_id",
     "iter_search_issues",
     "iter_search_pages",

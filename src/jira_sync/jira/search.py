@@ -8,6 +8,7 @@ page and keeps memory flat.
 from __future__ import annotations
 
 import logging
+import threading
 from collections import deque
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from concurrent.futures import Future
@@ -24,11 +25,13 @@ __all__ = [
     "BULK_FETCH_LIMIT",
     "BULK_FETCH_PATH",
     "BulkFetchResult",
+    "FetchPipeline",
     "NextPageTokenPaginator",
     "approximate_count",
     "bulk_fetch",
     "bulk_fetch_issues",
     "bulk_fetch_stream",
+    "fetch_on_this_thread",
     "iter_ids_by_id",
     "iter_search_issues",
     "iter_search_pages",
@@ -176,6 +179,17 @@ def bulk_fetch(
     return _checked(client, bulk_fetch_issues(client, ids, fields=fields, expand=expand))
 
 
+def fetch_on_this_thread(
+    client: JiraClient, ids: Sequence[str | int], fields: Sequence[str] = ("*all",)
+) -> list[dict[str, Any]]:
+    """Up to 100 issues in one bulk fetch call made on the calling thread (as :func:`bulk_fetch`: vanished
+    ids left out, unserved ones raise): for work already running on the client's pool, which must not wait
+    on that pool for a slot of its own."""
+    if len(ids) > BULK_FETCH_LIMIT:
+        raise ValueError(f"one bulk fetch call takes at most {BULK_FETCH_LIMIT} ids, not {len(ids)}")
+    return _checked(client, _fetch_chunk(client, [str(i) for i in ids], fields, None))
+
+
 def bulk_fetch_stream(
     client: JiraClient,
     ids: Sequence[str],
@@ -184,43 +198,99 @@ def bulk_fetch_stream(
     *,
     ahead: int | None = None,
 ) -> Iterator[list[dict[str, Any]]]:
-    """Full issues for ``ids`` in batches of up to ``batch_size`` ids, in input order, fetched ahead.
+    """Full issues for ``ids`` in batches of up to ``batch_size`` ids, in input order, fetched ahead (one
+    :class:`FetchPipeline` segment; see there). Closing the generator early cancels the calls not yet
+    started."""
+    pipeline = FetchPipeline(client, batch_size, fields, ahead=ahead)
+    try:
+        yield from pipeline.batches(pipeline.add(ids))
+    finally:
+        pipeline.close()
+
+
+class FetchPipeline:
+    """Bulk fetch calls kept in flight across batches and across the id lists (segments) added to it.
 
     Every 100-id call is handed to the client's pool as soon as there is room for it, while the caller
-    still works on earlier batches: requests stay in flight across batch boundaries (no rounds where the
-    pool waits for its slowest call) and Jira and the warehouse work at the same time. At most ``ahead``
-    calls (default: twice the client's ``workers``, and at least two batches' worth) are pending or held,
-    so memory stays bounded by a constant number of batches however many ids there are. A batch with
-    issues Jira could not serve raises :class:`JiraUnavailableError` when it is reached, after the batches
-    before it were handed out. Closing the generator early cancels the calls not yet started.
+    still works on earlier batches: requests stay in flight across batch boundaries, and across segments
+    when the next one is added before this one is drained (the window walk adds its next id page while the
+    last calls of a page are still out), so the pool never waits in rounds for its slowest call and Jira
+    and the warehouse work at the same time. At most ``ahead`` calls (default: twice the client's
+    ``workers``, and at least two batches' worth) are pending or held, so memory stays bounded by a constant
+    number of batches however many ids there are. A batch with issues Jira could not serve raises
+    :class:`JiraUnavailableError` when it is reached, after the batches before it were handed out.
     """
-    calls = _calls_by_batch(list(dict.fromkeys(str(i) for i in ids)), batch_size)
-    ahead = ahead or max(2 * client.workers, 2 * -(-batch_size // BULK_FETCH_LIMIT))
-    pending: deque[tuple[bool, Future[BulkFetchResult]]] = deque()
 
-    def top_up() -> None:
-        while len(pending) < ahead and (call := next(calls, None)) is not None:
-            chunk, ends_batch = call
-            pending.append((ends_batch, client.submit(_fetch_chunk, client, chunk, fields, None)))
+    def __init__(
+        self,
+        client: JiraClient,
+        batch_size: int,
+        fields: Sequence[str] = ("*all",),
+        *,
+        ahead: int | None = None,
+    ) -> None:
+        self.client = client
+        self.batch_size = batch_size
+        self.fields = list(fields)
+        self.ahead = ahead or max(2 * client.workers, 2 * -(-batch_size // BULK_FETCH_LIMIT))
+        self._queued: deque[tuple[int, list[str], bool]] = deque()  # segment, ids of one call, ends a batch
+        self._pending: deque[tuple[int, bool, Future[BulkFetchResult]]] = deque()
+        self._segments = 0
+        self._closed = False
+        self._lock = threading.Lock()  # segments may be added from another thread (the walk's look-ahead)
 
-    try:
-        top_up()
+    def add(self, ids: Iterable[str | int]) -> int:
+        """Queue the calls for ``ids`` (duplicates asked once) and start what there is room for; the
+        segment number to pass to :meth:`batches`. Safe to call from any thread; ignored once closed."""
+        calls = list(_calls_by_batch(list(dict.fromkeys(str(i) for i in ids)), self.batch_size))
+        with self._lock:
+            segment = self._segments
+            self._segments += 1
+            if not self._closed:
+                self._queued.extend((segment, chunk, ends_batch) for chunk, ends_batch in calls)
+                self._top_up()
+        return segment
+
+    def batches(self, segment: int) -> Iterator[list[dict[str, Any]]]:
+        """The batches of ``segment`` in order; the segments added before it must have been read first."""
         batch, asked = BulkFetchResult(), 0
-        while pending:
-            ends_batch, future = pending.popleft()
+        while (call := self._next_call(segment)) is not None:
+            ends_batch, future = call
             part = future.result()
-            top_up()
             batch.issues.extend(part.issues)
             batch.missing.extend(part.missing)
             batch.errors.extend(part.errors)
             asked += len(part.issues) + len(part.missing) + len(part.errors)
             if ends_batch:
                 _log_missing(batch, asked)
-                yield _checked(client, batch)
+                yield _checked(self.client, batch)
                 batch, asked = BulkFetchResult(), 0
-    finally:
-        for _, future in pending:
-            future.cancel()
+
+    def close(self) -> None:
+        """Cancel the calls not yet started and forget the ones not yet sent; later segments are ignored."""
+        with self._lock:
+            self._closed = True
+            self._queued.clear()
+            for _, _, future in self._pending:
+                future.cancel()
+            self._pending.clear()
+
+    def _next_call(self, segment: int) -> tuple[bool, Future[BulkFetchResult]] | None:
+        """The oldest call in flight if it belongs to ``segment`` (the next is sent in its place), else None."""
+        with self._lock:
+            if not self._pending or self._pending[0][0] > segment:
+                return None
+            owner, ends_batch, future = self._pending.popleft()
+            if owner < segment:
+                raise RuntimeError(f"segment {owner} of the fetch pipeline was not read before {segment}")
+            self._top_up()
+            return ends_batch, future
+
+    def _top_up(self) -> None:
+        while len(self._pending) < self.ahead and self._queued:
+            segment, chunk, ends_batch = self._queued.popleft()
+            future = self.client.submit(_fetch_chunk, self.client, chunk, self.fields, None)
+            self._pending.append((segment, ends_batch, future))
 
 
 def _calls_by_batch(ids: list[str], batch_size: int) -> Iterator[tuple[list[str], bool]]:
@@ -234,7 +304,9 @@ def _calls_by_batch(ids: list[str], batch_size: int) -> Iterator[tuple[list[str]
 
 def _log_missing(result: BulkFetchResult, asked: int) -> None:
     if result.missing:
-        _log.info("bulk fetch: %d of %d issues no longer exist or are not visible", len(result.missing), asked)
+        _log.info(
+            "bulk fetch: %d of %d issues no longer exist or are not visible", len(result.missing), asked
+        )
 
 
 def _checked(client: JiraClient, result: BulkFetchResult) -> list[dict[str, Any]]:
