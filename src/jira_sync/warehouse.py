@@ -342,7 +342,14 @@ class Warehouse:
 
     def _sql(self, sql: str, params: Sequence[Any] | None = None) -> list[Any]:
         log.debug("SQL %s", sql)
-        return self.session.sql(sql, params=list(params) if params else None).collect()
+        binds = list(params) if params else None
+        try:
+            return self.session.sql(sql, params=binds).collect()
+        finally:
+            if binds:
+                # A Snowpark plan is a reference cycle that keeps its bind values (a MERGE's rows, up to
+                # 8 MB) until the cycle collector runs; emptied, the list no longer holds them.
+                binds.clear()
 
     # --- DDL -----------------------------------------------------------------------------------------
 

@@ -90,6 +90,22 @@ def test_a_merge_replayed_from_its_translation_answers_each_time(snowpark_sessio
     assert [tuple(row) for row in stored] == [(1, "A", 2), (2, "b", 1), (3, "c", 1), (4, "d", 1)]
 
 
+def test_a_long_text_bind_is_stored_as_given_and_printed_as_its_length(snowpark_session: Session) -> None:
+    """The server prints a long bind as its length (never its megabytes), and stores it unchanged:
+    a text longer than the threshold, with quotes, backslashes and non-ASCII, reads back equal."""
+    from fakesnow import server
+
+    long_text = json.dumps({"text": 'é"\\ ' * 5000})
+    value = server.from_binding({"type": "TEXT", "value": long_text})
+    assert value == long_text and repr(value) == f"<{len(long_text):,} characters>"
+    assert repr(server.from_binding({"type": "TEXT", "value": "short"})) == "'short'"
+    assert server.from_binding({"type": "FIXED", "value": "12"}) == 12
+    session = snowpark_session
+    session.sql("create table LONG_TEXT (V varchar)").collect()
+    session.sql("insert into LONG_TEXT select ?", params=[long_text]).collect()
+    assert session.sql("select V from LONG_TEXT").collect()[0][0] == long_text
+
+
 def test_the_server_process_is_shared_and_ends_with_its_parent(tmp_path: Path) -> None:
     """Two sessions of one process share one server process; killing the process (SIGKILL, no clean-up of
     its own) ends the server too, which lets go of the folder."""

@@ -108,7 +108,7 @@ class RecordingSession:
         self.statements: list[tuple[str, list[Any]]] = []
 
     def sql(self, text: str, params: list[Any] | None = None) -> RecordingSession:
-        self.statements.append((text, params or []))
+        self.statements.append((text, list(params or [])))  # a copy: the warehouse empties its list after
         return self
 
     def collect(self) -> list[Any]:
