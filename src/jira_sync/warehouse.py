@@ -47,11 +47,13 @@ from jira_sync.model import (
     ARRAY,
     IDENTIFIER,
     ISSUES,
+    NUMBER,
     RUN_LOG,
     RUN_STATUSES,
     SOURCES,
     STATE,
     TIMESTAMP_TZ,
+    VARCHAR,
     VARIANT,
     Table,
     iso_utc,
@@ -64,10 +66,6 @@ DEFAULT_BATCH_SIZE = 500
 # Snowflake caps a VARCHAR (hence a bind value and PARSE_JSON's input) at 16 MB; stay well under it.
 DEFAULT_MAX_BIND_BYTES = 8_000_000
 MAX_ERROR_MESSAGE_CHARS = 10_000
-MAX_KEPT_IN_STATEMENT = 2_000
-"""Most kept keys one mark-missing UPDATE names: with a batch's issue ids (up to 5,000, twice for links) it
-stays under Snowflake's 16,384 expressions a statement."""
-
 # By name, not by position: VIEWS holds more views than these two (JIRA_SYNC_STATUS).
 ISSUES_CURRENT_VIEW = view_named("JIRA_ISSUES_CURRENT").name
 ISSUE_LABELS_VIEW = view_named("JIRA_ISSUE_LABELS").name
@@ -680,14 +678,6 @@ class Warehouse:
             when = None
         return self._upsert(table, list(latest.values()), update_when=when)
 
-    def live_keys(self, table: Table, source: str, where: str = "", params: Sequence[Any] = ()) -> set[tuple]:
-        """Keys (without SOURCE) of the source's rows of an entity table not marked deleted (and matching
-        `where`)."""
-        keys = ", ".join(quote_identifier(c.name) for c in table.keys if c.name != "SOURCE")
-        sql = f'select {keys} from {self.qualified(table.name)} where "SOURCE" = ? and {NOT_DELETED}'
-        rows = self._sql(sql + (f" and {where}" if where else ""), [source, *params])
-        return {tuple(row) for row in rows}
-
     def mark_missing(
         self,
         table: Table,
@@ -702,8 +692,9 @@ class Warehouse:
         column `listed` is true) not among `present`.
 
         One UPDATE naming the rows kept (`key not in (...)`), so a batch pays one statement, not a read and
-        a write. With more than MAX_KEPT_IN_STATEMENT rows kept (Snowflake limits a statement's expressions),
-        the stored keys are read and the missing ones marked by key instead.
+        a write. The kept keys and the owners' ids travel as JSON arrays, one bind each (`_bound_list`):
+        no expression list grows with them, and the embedded warehouse translates three binds, not one per
+        key (tens of thousands a batch with every entity).
         """
         keys = [c.name for c in table.keys if c.name != "SOURCE"]
         kept = sorted({tuple(row.get(k) for k in keys) for row in present}, key=repr)
@@ -713,20 +704,17 @@ class Warehouse:
             if not owned:
                 return
             where += (" and " if where else "") + "("
-            where += " or ".join(f"{quote_identifier(c)} in ({_marks(ids)})" for c, ids in owned) + ")"
-            params = [i for _, ids in owned for i in ids]
-        if len(kept) > MAX_KEPT_IN_STATEMENT:
-            gone = self.live_keys(table, source, where, params) - set(kept)
-            self.mark_keys_deleted(table, source, [dict(zip(keys, key, strict=True)) for key in gone], at)
-            return
+            where += " or ".join(f"{quote_identifier(c)} in {_bound_list(NUMBER)}" for c, _ in owned) + ")"
+            params = [fastjson.dumps(ids) for _, ids in owned]
         if kept:
             if len(keys) == 1:
                 key_sql, values = quote_identifier(keys[0]), [k[0] for k in kept]
+                key_type = table.column(keys[0]).sql_type
             else:  # a composite key as one text: 'issue:sprint'
                 key_sql = " || ':' || ".join(f"{quote_identifier(k)}::varchar" for k in keys)
-                values = [":".join(str(v) for v in k) for k in kept]
-            where += (" and " if where else "") + f"{key_sql} not in ({_marks(values)})"
-            params += values
+                values, key_type = [":".join(str(v) for v in k) for k in kept], VARCHAR
+            where += (" and " if where else "") + f"{key_sql} not in {_bound_list(key_type)}"
+            params.append(fastjson.dumps(values, default=str))
         self._sql(
             f'update {self.qualified(table.name)} set "IS_DELETED" = true, "DELETED_AT" = ? '
             f'where "SOURCE" = ? and {NOT_DELETED}' + (f" and {where}" if where else ""),
@@ -1025,6 +1013,12 @@ _RUN_COUNTERS = (
     "REQUESTS",
     "RETRIES",
 )
+
+
+def _bound_list(sql_type: str) -> str:
+    """A subquery of the values in one bind, a JSON array, as `sql_type`: `x in <this>` with one bind however
+    many values (a list of binds would meet Snowflake's 16,384 expressions a list)."""
+    return f"(select f.value::{sql_type} from (select 1) p, lateral flatten(input => parse_json(?)) f)"
 
 
 def _marks(values: Sequence[Any]) -> str:
