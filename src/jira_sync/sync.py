@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+from jira_sync.ahead import prepared_ahead
 from jira_sync.backfill import iter_backfill
 from jira_sync.collector import paced_for_bulk_data
 from jira_sync.config import ConfigError, SourceConfig
@@ -34,7 +35,7 @@ from jira_sync.incremental import MINUTE, WindowWalk, floor_minute
 from jira_sync.jira import JiraClient, JiraError, source_jql, story_points_field_ids
 from jira_sync.model import EPIC_LINK_FIELD_TYPE, flatten_issue
 from jira_sync.observer import SyncObserver, window_total
-from jira_sync.warehouse import DeletionChecks, Scope, SourcePlan, State, Warehouse
+from jira_sync.warehouse import ChildRows, DeletionChecks, Scope, SourcePlan, State, Warehouse
 
 log = logging.getLogger(__name__)
 
@@ -255,9 +256,12 @@ def sync_source(
         if run_deadline is not None:
             deadline = min(deadline, run_deadline)
 
-        def commit(issues: list[dict], watermark: datetime | None) -> None:
-            rows = flatten(issues)
-            children = child_rows(entities, context, issues)  # the next batch is fetched meanwhile
+        def prepare(issues: list[dict]) -> tuple[list[dict[str, Any]], list[ChildRows]]:
+            """A batch's rows and child rows (Jira requests for the children): no warehouse here, as this
+            runs on the preparing thread while the batch before is written (`prepared_ahead`)."""
+            return flatten(issues), child_rows(entities, context, issues)
+
+        def commit(rows: list[dict[str, Any]], children: list[ChildRows], watermark: datetime | None) -> None:
             open_run()
             merged = warehouse.commit_batch(
                 rows,
@@ -305,12 +309,12 @@ def sync_source(
         )
         if observer is not None:  # someone watches: one more request, for the size of the window
             observer.window_started(source.name, window_total(client, walk), client.stats)
-        for batch in walk.batches():
+        for batch, (rows, children) in prepared_ahead(walk.batches(), lambda b: prepare(b.issues)):
             watermark = progress.watermark
             if batch.watermark and (watermark is None or batch.watermark > watermark):
                 watermark = batch.watermark
             if batch.issues or watermark != progress.watermark:
-                commit(batch.issues, watermark)
+                commit(rows, children, watermark)
             if monotonic() > deadline and moved_on(start, progress.watermark):
                 result.status = "PARTIAL"  # committed up to here; the next run resumes from this watermark
                 return result
@@ -326,7 +330,7 @@ def sync_source(
                 already_fetched=walk.seen_ids,
             ):
                 progress.scope = chunk.scope
-                commit(chunk.issues, progress.watermark)
+                commit(*prepare(chunk.issues), progress.watermark)
                 if monotonic() > deadline and chunk.issues:
                     result.status = "PARTIAL"
                     return result
