@@ -66,7 +66,6 @@ TARGETS = {
             "bulk_fetch_issues",
             "bulk_fetch",
             "bulk_fetch_stream",
-            "fetch_on_this_thread",
             "FetchPipeline.add",
             "FetchPipeline.batches",
             "FetchPipeline.close",

@@ -42,7 +42,7 @@ from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
 
 from jira_sync.collector import paced_for_bulk_data
-from jira_sync.jira import FetchPipeline, JiraClient, fetch_on_this_thread, iter_ids_by_id, window_jql
+from jira_sync.jira import FetchPipeline, JiraClient, bulk_fetch, iter_ids_by_id, window_jql
 from jira_sync.model import parse_jira_timestamp
 
 log = logging.getLogger(__name__)
@@ -229,7 +229,7 @@ class WindowWalk:
     ) -> _Page | None:
         """Runs on the client's pool while the walk's own thread reads the page before, which touches
         neither the seen ids nor the pipeline's segments until this has answered."""
-        fetched = fetch_on_this_thread(self.client, [last_id], ["updated"])
+        fetched = bulk_fetch(self.client, [last_id], ["updated"])  # one id: on this thread, not the pool
         if not fetched or (value := updated_of(fetched[0])) > newest:
             return None
         following = floor_minute(value if confirmed is None else max(confirmed, value))

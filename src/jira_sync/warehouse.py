@@ -516,7 +516,6 @@ class Warehouse:
         The typed columns are read from ROW_COLUMNS_KEY, itself read once per row in the inner select, so the
         large values kept `apart` are parsed once each, not once per typed column.
         """
-        rows = "(select 1) p, lateral flatten(input => parse_json(?)) f"
         selects = []
         for name in columns:
             col = table.column(name)
@@ -528,11 +527,11 @@ class Warehouse:
             typed = path if col.sql_type == VARIANT else f"{path}::{col.sql_type}"
             selects.append(f"{typed} {quoted}")
         if not apart:
-            return f"(select {', '.join(selects)} from {rows}) src"
+            return f"(select {', '.join(selects)} from {_JSON_ARRAY_ROWS}) src"
         inner = ", ".join(
             [f'f.value:"{ROW_COLUMNS_KEY}" c', *(f"f.value:{quote_identifier(n)} {quote_identifier(n)}" for n in apart)]
         )
-        return f"(select {', '.join(selects)} from (select {inner} from {rows}) v) src"
+        return f"(select {', '.join(selects)} from (select {inner} from {_JSON_ARRAY_ROWS}) v) src"
 
     def _upsert(
         self,
@@ -1015,10 +1014,15 @@ _RUN_COUNTERS = (
 )
 
 
+_JSON_ARRAY_ROWS = "(select 1) p, lateral flatten(input => parse_json(?)) f"
+"""One row `f` per element (`f.value`) of a bind holding a JSON array: how a MERGE takes its rows and
+mark_missing its keys, one bind however many."""
+
+
 def _bound_list(sql_type: str) -> str:
     """A subquery of the values in one bind, a JSON array, as `sql_type`: `x in <this>` with one bind however
     many values (a list of binds would meet Snowflake's 16,384 expressions a list)."""
-    return f"(select f.value::{sql_type} from (select 1) p, lateral flatten(input => parse_json(?)) f)"
+    return f"(select f.value::{sql_type} from {_JSON_ARRAY_ROWS})"
 
 
 def _marks(values: Sequence[Any]) -> str:

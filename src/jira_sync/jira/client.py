@@ -502,8 +502,9 @@ class JiraClient:
     def run_parallel(self, function: Callable[[T], R], items: Iterable[T]) -> list[R]:
         """``[function(item) for item in items]`` on the client's pool of ``workers`` threads, in input order.
 
-        The first failure cancels what has not started yet and is raised. Not to be called from a pool
-        thread (it would wait on itself).
+        The first failure cancels what has not started yet and is raised. A single item runs on the calling
+        thread, so work already on the pool may ask for one (the window walk's look-ahead fetches one issue);
+        more than one is not to be asked from a pool thread (it would wait on itself).
         """
         items = list(items)
         if len(items) <= 1 or self.workers == 1:

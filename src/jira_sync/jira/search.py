@@ -31,7 +31,6 @@ __all__ = [
     "bulk_fetch",
     "bulk_fetch_issues",
     "bulk_fetch_stream",
-    "fetch_on_this_thread",
     "iter_ids_by_id",
     "iter_search_issues",
     "iter_search_pages",
@@ -177,17 +176,6 @@ def bulk_fetch(
     watermark passes an issue it never stored (the next run fetches it again).
     """
     return _checked(client, bulk_fetch_issues(client, ids, fields=fields, expand=expand))
-
-
-def fetch_on_this_thread(
-    client: JiraClient, ids: Sequence[str | int], fields: Sequence[str] = ("*all",)
-) -> list[dict[str, Any]]:
-    """Up to 100 issues in one bulk fetch call made on the calling thread (as :func:`bulk_fetch`: vanished
-    ids left out, unserved ones raise): for work already running on the client's pool, which must not wait
-    on that pool for a slot of its own."""
-    if len(ids) > BULK_FETCH_LIMIT:
-        raise ValueError(f"one bulk fetch call takes at most {BULK_FETCH_LIMIT} ids, not {len(ids)}")
-    return _checked(client, _fetch_chunk(client, [str(i) for i in ids], fields, None))
 
 
 def bulk_fetch_stream(
