@@ -77,9 +77,8 @@ The tighter of the two limits a VALUES list can meet: a VALUES clause in a FROM 
 MAX_BATCH_SIZE = 5_000
 """The most issues per batch. The MERGE the warehouse builds (`Warehouse._source_sql`) takes its rows as one
 bind, a JSON array, so no list of expressions grows with its rows (tests/jira_sync/test_source_knobs.py checks
-the statements), and `Warehouse.mark_missing` takes its kept keys and issue ids the same way. The lists that
-do grow with a batch, a chunk of departing issue ids in `IN (...)` (`Warehouse.mark_owned_deleted`, twice for
-links), stay under the 16,384 above with 5,000."""
+the statements), and `Warehouse.mark_missing`, `mark_owned_deleted` and `live_issue_ids_among` take their ids
+the same way: no statement's list of expressions grows with a batch."""
 
 KNOBS = (
     Knob("batch_size", "BATCH_SIZE", 1, MAX_BATCH_SIZE),

@@ -9,15 +9,27 @@ Jira's search never reports deletions. Two ways, by cost:
   million-issue site costs a page of each at a time). Token pagination can skip an id when issues change
   mid-listing, and a skipped id must not be mistaken for a deletion, so every candidate is confirmed by
   asking Jira directly whether `(<source>) AND id in (...)` still matches it.
+
+Which of the departed are gone from Jira altogether (deleted, or out of the account's sight) matters for rows
+with two issues: a link to an issue that moved out of scope is still on the issue that stays, but a link to a
+deleted issue is gone from both, and Jira does not touch the issue that stays (no new `updated`, no history),
+so no window ever brings it again. Hence `Departures.gone`.
+
+The sweep also asks after the issues that rows of the source name but that are no live issue of it
+(`Warehouse.iter_foreign_owner_ids`): whether the far end of a link into another project still exists
+(`vanished_ids`; the audit log names a deleted one too, when readable), and whether the issue of child rows a
+crash stored without it (children are merged before their issue) has left the scope since (`confirm_departed`):
+no window brings such an issue again, so nothing else would mark those rows.
 """
 
 from __future__ import annotations
 
 import itertools
 from collections.abc import Iterable, Iterator
+from dataclasses import dataclass, field
 from datetime import datetime
 
-from jira_sync.jira import JiraClient, JiraError, iter_search_issues
+from jira_sync.jira import JiraClient, JiraError, bulk_fetch, iter_search_issues
 
 AUDIT_PATH = "/rest/api/3/auditing/record"
 AUDIT_PAGE = 1000  # the most records Jira's audit log gives a page
@@ -48,16 +60,63 @@ def absent_from(stored: Iterable[int], listed: Iterable[int]) -> Iterator[int]:
             yield stored_id
 
 
-def find_departed_ids(client: JiraClient, source_jql: str, stored_live_ids: Iterable[int]) -> list[int]:
+@dataclass(frozen=True)
+class Departures:
+    """The issues that left a source (`ids`, ascending), and those of them, or of issues the source's rows
+    name, that Jira has no more at all (`gone`): every row naming a gone issue goes, links included."""
+
+    ids: list[int] = field(default_factory=list)
+    gone: list[int] = field(default_factory=list)
+
+    def __bool__(self) -> bool:
+        return bool(self.ids or self.gone)
+
+    def __add__(self, other: Departures) -> Departures:
+        return Departures(sorted({*self.ids, *other.ids}), sorted({*self.gone, *other.gone}))
+
+
+def _id_list(ids: Iterable[int]) -> str:
+    return ", ".join(str(i) for i in ids)
+
+
+def find_departed_ids(client: JiraClient, source_jql: str, stored_live_ids: Iterable[int]) -> Departures:
     """Ids stored as live (ascending) that Jira no longer returns for the source, confirmed one query per
     chunk of candidates."""
-    candidates = absent_from(stored_live_ids, listed_ids(client, source_jql))
-    departed: list[int] = []
+    return confirm_departed(client, source_jql, absent_from(stored_live_ids, listed_ids(client, source_jql)))
+
+
+def confirm_departed(client: JiraClient, source_jql: str, candidates: Iterable[int]) -> Departures:
+    """Of `candidates` (read as a stream, a chunk at a time), those the source's JQL does not match when
+    asked by id, one `(<source>) AND id in (...)` query a chunk; and of those, the ones Jira has no more
+    (`gone`: one more request for a chunk that has departures, none on a run where nothing left)."""
+    candidates = iter(candidates)
+    departed: set[int] = set()
+    gone: set[int] = set()
     while chunk := list(itertools.islice(candidates, CONFIRM_CHUNK)):
-        id_list = ", ".join(str(i) for i in chunk)
-        still_there = set(listed_ids(client, f"({source_jql}) AND id in ({id_list})"))
-        departed.extend(i for i in chunk if i not in still_there)
-    return sorted(set(departed))  # once each, even from a stored stream out of order
+        still_there = set(listed_ids(client, f"({source_jql}) AND id in ({_id_list(chunk)})"))
+        left = [i for i in chunk if i not in still_there]
+        departed.update(left)
+        gone.update(_unfound(client, left))
+    return Departures(sorted(departed), sorted(gone))  # once each, even from a stream out of order
+
+
+def vanished_ids(client: JiraClient, ids: Iterable[int]) -> list[int]:
+    """Which of `ids` (read as a stream, a chunk at a time) Jira has no more."""
+    ids = iter(ids)
+    gone: set[int] = set()
+    while chunk := list(itertools.islice(ids, CONFIRM_CHUNK)):
+        gone.update(_unfound(client, chunk))
+    return sorted(gone)
+
+
+def _unfound(client: JiraClient, ids: list[int]) -> list[int]:
+    """The ids of `ids` Jira has no more, asked of the bulk fetch (id only, 100 a call): it names an issue
+    that does not exist, or that the account may not see, without failing the others, and an issue that
+    moved keeps its id. An answer it cannot give raises, so nothing is taken for gone on a bad day."""
+    if not ids:
+        return []
+    found = {int(issue["id"]) for issue in bulk_fetch(client, ids, fields=("id",))}
+    return [i for i in ids if i not in found]
 
 
 def _audit_time(moment: datetime) -> str:

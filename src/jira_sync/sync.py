@@ -9,7 +9,7 @@ from __future__ import annotations
 import logging
 import time
 import uuid
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -19,7 +19,13 @@ from jira_sync.backfill import iter_backfill
 from jira_sync.collector import paced_for_bulk_data
 from jira_sync.config import ConfigError, SourceConfig
 from jira_sync.credentials import CredentialsProvider
-from jira_sync.deletions import audit_deleted_ids, find_departed_ids
+from jira_sync.deletions import (
+    Departures,
+    audit_deleted_ids,
+    confirm_departed,
+    find_departed_ids,
+    vanished_ids,
+)
 from jira_sync.entities import selected
 from jira_sync.entities.base import Context, Stamp, field_ids_of_type
 from jira_sync.entity_sync import (
@@ -33,7 +39,7 @@ from jira_sync.entity_sync import (
 )
 from jira_sync.incremental import MINUTE, WindowWalk, floor_minute
 from jira_sync.jira import JiraClient, JiraError, source_jql, story_points_field_ids
-from jira_sync.model import EPIC_LINK_FIELD_TYPE, flatten_issue
+from jira_sync.model import EPIC_LINK_FIELD_TYPE, Table, flatten_issue
 from jira_sync.observer import SyncObserver, window_total
 from jira_sync.warehouse import ChildRows, DeletionChecks, Scope, SourcePlan, State, Warehouse
 
@@ -337,7 +343,8 @@ def sync_source(
         context.known_issues = lambda ids: warehouse.live_issue_ids_among(source.name, ids)
         progress.feed_cursors = sync_feeds(warehouse, entities, context, stored_cursors, now())
         sweep_due = full_refresh or note is not None or state is None or state.scope != progress.scope
-        departed, checks = find_departures(warehouse, client, source, base_jql, state, jira_now, sweep_due)
+        owned = owned_tables(entities)
+        departed, checks = find_departures(warehouse, client, source, base_jql, state, jira_now, sweep_due, owned)
         unchanged = state is not None and (
             state.watermark,
             state.account_time_zone,
@@ -360,11 +367,12 @@ def sync_source(
                 watermark=progress.watermark,
                 time_zone=zone.key,
                 run_id=result.run_id,
-                deleted_ids=departed,
+                deleted_ids=departed.ids,
+                gone_ids=departed.gone,
                 deleted_at=now(),
                 scope=progress.scope,
                 window_upper=upper,
-                child_tables=owned_tables(entities),
+                child_tables=owned,
                 fingerprints=progress.fingerprints,
                 feed_cursors=progress.feed_cursors,
                 deletion_checks=checks,
@@ -400,29 +408,36 @@ def find_departures(
     state: State | None,
     jira_now: datetime,
     sweep_due: bool,
-) -> tuple[list[int], DeletionChecks]:
+    owned: Sequence[tuple[Table, tuple[str, ...]]],
+) -> tuple[Departures, DeletionChecks]:
     """The issues that left the source since the last check, and the checks to keep in the state.
 
     The sweep (every id listed, compared with the stored live ones) runs on the source's cadence, and at
-    once for a new source, a full refresh or a changed scope. Between sweeps the audit log, when the account
-    may read it, names the issues deleted (one request; moves out of scope wait for the sweep). The audit
-    cursor moves only when the log named something, so a quiet run writes no state.
+    once for a new source, a full refresh or a changed scope; it also asks after the issues that rows of the
+    `owned` tables name but that are no live issue of the source: whether a link's far end in another
+    project still exists, and whether the issue of children a crash stored before it left the scope. Between
+    sweeps the audit log, when the account may read it, names the issues deleted, of any project (one
+    request; moves out of scope wait for the sweep). The audit cursor moves only when the log named
+    something, so a quiet run writes no state.
     """
     last_sweep = state.last_sweep_at if state else None
     audit_at = state.audit_checked_at if state else None
     every_run = not source.deletion_sweep
     if every_run or sweep_due or last_sweep is None or jira_now - last_sweep >= source.deletion_sweep:
         departed = find_departed_ids(client, base_jql, warehouse.iter_live_issue_ids(source.name))
+        orphaned = warehouse.iter_foreign_owner_ids(source.name, owned, orphaned=True)
+        far_ends = warehouse.iter_foreign_owner_ids(source.name, owned, orphaned=False)
+        departed += confirm_departed(client, base_jql, orphaned) + Departures(gone=vanished_ids(client, far_ends))
         if every_run:  # the audit log would add nothing, nor would a new sweep time in the state
             return departed, DeletionChecks(last_sweep or jira_now, audit_at)
         readable = audit_deleted_ids(client, jira_now) is not None  # may it read the log?
         return departed, DeletionChecks(jira_now, jira_now if readable else None)
     if audit_at is None:
-        return [], DeletionChecks(last_sweep, None)
+        return Departures(), DeletionChecks(last_sweep, None)
     deleted = audit_deleted_ids(client, audit_at - AUDIT_OVERLAP)
     if deleted is None:  # no longer readable: the sweep alone, from now on
-        return [], DeletionChecks(last_sweep, None)
-    return deleted, DeletionChecks(last_sweep, jira_now if deleted else audit_at)
+        return Departures(), DeletionChecks(last_sweep, None)
+    return Departures(deleted, deleted), DeletionChecks(last_sweep, jira_now if deleted else audit_at)
 
 
 def record_invalid_source(

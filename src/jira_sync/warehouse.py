@@ -638,18 +638,16 @@ class Warehouse:
             yield int(row[0])
 
     def live_issue_ids_among(self, source: str, ids: Iterable[int]) -> set[int]:
-        """Which of `ids` the source has stored as live issues (one read per batch_size ids)."""
+        """Which of `ids` the source has stored as live issues (one read, the ids as one JSON-array bind)."""
         wanted = sorted({int(i) for i in ids})
-        found: set[int] = set()
-        for start in range(0, len(wanted), self.batch_size):
-            chunk = wanted[start : start + self.batch_size]
-            rows = self._sql(
-                f'select "ID" from {self.qualified(ISSUES.name)} where "SOURCE" = ? and {NOT_DELETED} '
-                f'and "ID" in ({_marks(chunk)})',
-                [source, *chunk],
-            )
-            found.update(int(r[0]) for r in rows)
-        return found
+        if not wanted:
+            return set()
+        rows = self._sql(
+            f'select "ID" from {self.qualified(ISSUES.name)} where "SOURCE" = ? and {NOT_DELETED} '
+            f'and "ID" in {_bound_list(NUMBER)}',
+            [source, fastjson.dumps(wanted)],
+        )
+        return {int(r[0]) for r in rows}
 
     def read_issues(self, source: str, *, include_deleted: bool = True) -> list[dict[str, Any]]:
         """The source's issue rows by ID, typed (datetimes, dates, parsed VARIANTs): for checks and tools."""
@@ -735,33 +733,81 @@ class Warehouse:
         return counts.updated
 
     def mark_owned_deleted(
-        self, table: Table, source: str, issue_ids: Sequence[int], owner_columns: Sequence[str], at: datetime
+        self,
+        table: Table,
+        source: str,
+        issue_ids: Sequence[int],
+        owner_columns: Sequence[str],
+        at: datetime,
+        *,
+        any_end: bool = False,
     ) -> None:
         """Soft-delete the rows of departing issues (a deleted issue's comments, worklogs, changelog...).
 
         A row with two issues (a link) goes only when neither end stays: its other end departs too, or is not
-        a live issue of the source (a link to an issue still synced stays, as Jira still shows it there).
-        Runs before the issues are marked, so a crash between the two repeats both.
+        a live issue of the source (a link to an issue that moved out of scope stays, as Jira still shows it
+        on the issue that stays). With `any_end` (issues Jira has no more) it goes when either end is one of
+        them: Jira took the link away from both. The ids travel as one JSON-array bind (`_bound_list`), so
+        any number of them is one statement. Runs before the issues are marked, so a crash between the two
+        repeats both.
         """
-        issues = self.qualified(ISSUES.name)
-        for start in range(0, len(issue_ids), self.batch_size):
-            chunk = [int(i) for i in issue_ids[start : start + self.batch_size]]
-            marks = _marks(chunk)
-            condition = "(" + " or ".join(f"{quote_identifier(c)} in ({marks})" for c in owner_columns) + ")"
-            binds = chunk * len(owner_columns)
-            if len(owner_columns) > 1:  # and no end stays: each departs too, or is no live issue
-                condition += " and " + " and ".join(
-                    f"({quote_identifier(c)} in ({marks}) or not exists (select 1 from {issues} i "
-                    f'where i."SOURCE" = t."SOURCE" and i."ID" = t.{quote_identifier(c)} '
-                    f'and not coalesce(i."IS_DELETED", false)))'
-                    for c in owner_columns
-                )
-                binds += chunk * len(owner_columns)
-            self._sql(
-                f'update {self.qualified(table.name)} t set "IS_DELETED" = true, "DELETED_AT" = ? '
-                f'where t."SOURCE" = ? and not coalesce(t."IS_DELETED", false) and {condition}',
-                [iso_utc(at), source, *binds],
+        if not issue_ids:
+            return
+        ids = fastjson.dumps(sorted({int(i) for i in issue_ids}))
+        listed = _bound_list(NUMBER)
+        condition = "(" + " or ".join(f"t.{quote_identifier(c)} in {listed}" for c in owner_columns) + ")"
+        binds = [ids] * len(owner_columns)
+        if len(owner_columns) > 1 and not any_end:  # and no end stays: each departs too, or is no live issue
+            issues = self.qualified(ISSUES.name)
+            condition += " and " + " and ".join(
+                f"(t.{quote_identifier(c)} in {listed} or not exists (select 1 from {issues} i "
+                f'where i."SOURCE" = t."SOURCE" and i."ID" = t.{quote_identifier(c)} '
+                f'and not coalesce(i."IS_DELETED", false)))'
+                for c in owner_columns
             )
+            binds += [ids] * len(owner_columns)
+        self._sql(
+            f'update {self.qualified(table.name)} t set "IS_DELETED" = true, "DELETED_AT" = ? '
+            f'where t."SOURCE" = ? and not coalesce(t."IS_DELETED", false) and {condition}',
+            [iso_utc(at), source, *binds],
+        )
+
+    def iter_foreign_owner_ids(
+        self, source: str, owned: Sequence[tuple[Table, Sequence[str]]], *, orphaned: bool
+    ) -> Iterator[int]:
+        """Issue ids that live rows of the `owned` tables (each with the columns naming a row's issues) name
+        but that are no live issue of the source, once each, ascending, read a result chunk at a time. With
+        `orphaned`, those of rows none of whose issues is a live issue of the source (children a crash stored
+        before their issue: were it still in scope the walk would bring it); without, the far ends of rows
+        with an issue that is (a link into another project). The sweep asks Jira about both: nothing else
+        tells when one leaves."""
+        issues = self.qualified(ISSUES.name)
+
+        def stored(column: str) -> str:
+            return (
+                f'exists (select 1 from {issues} i where i."SOURCE" = t."SOURCE" '
+                f'and i."ID" = t.{quote_identifier(column)} and not coalesce(i."IS_DELETED", false))'
+            )
+
+        selects = []
+        for table, columns in owned:
+            for column in columns:
+                others = [stored(c) for c in columns if c != column]
+                if not orphaned and not others:
+                    continue  # a row with one issue has no far end
+                rest = " and ".join(f"not {o}" for o in others) if orphaned else " or ".join(others)
+                selects.append(
+                    f"select t.{quote_identifier(column)} x from {self.qualified(table.name)} t "
+                    f'where t."SOURCE" = ? and not coalesce(t."IS_DELETED", false) '
+                    f"and t.{quote_identifier(column)} is not null and not {stored(column)}"
+                    + (f" and ({rest})" if rest else "")
+                )
+        if not selects:
+            return
+        query = f"select x from ({' union '.join(selects)}) o order by x"
+        log.debug("SQL %s", query)
+        for row in self.session.sql(query, params=[source] * len(selects)).to_local_iterator():
+            yield int(row[0])
 
     # --- checkpoints: issue changes first, then the state that they make safe ------------------------
 
@@ -803,6 +849,7 @@ class Warehouse:
         time_zone: str | None,
         run_id: str,
         deleted_ids: Iterable[int] = (),
+        gone_ids: Iterable[int] = (),
         deleted_at: datetime,
         at: datetime | None = None,
         scope: Scope | None = None,
@@ -813,12 +860,16 @@ class Warehouse:
         deletion_checks: DeletionChecks | None = None,
     ) -> int:
         """Soft-delete the issues Jira no longer lists (and their rows in `child_tables`, each named with
-        the columns that hold a row's issue), then move the watermark to the window's end.
+        the columns that hold a row's issue), then move the watermark to the window's end. `gone_ids` are
+        issues Jira has no more at all (stored or not): a row naming one goes whatever its other end.
 
         Returns how many issues were newly marked deleted. A crash between the two steps repeats the sweep.
         """
         ids = sorted({int(i) for i in deleted_ids})
+        gone = sorted({int(i) for i in gone_ids})
         for table, owner_columns in child_tables:
+            if len(owner_columns) > 1:  # with one owner column the rows of `gone` are among those of `ids`
+                self.mark_owned_deleted(table, source, gone, owner_columns, deleted_at, any_end=True)
             self.mark_owned_deleted(table, source, ids, owner_columns, deleted_at)
         deleted = self.mark_deleted(source, ids, deleted_at)
         self._checkpoint(
@@ -1023,11 +1074,6 @@ def _bound_list(sql_type: str) -> str:
     """A subquery of the values in one bind, a JSON array, as `sql_type`: `x in <this>` with one bind however
     many values (a list of binds would meet Snowflake's 16,384 expressions a list)."""
     return f"(select f.value::{sql_type} from {_JSON_ARRAY_ROWS})"
-
-
-def _marks(values: Sequence[Any]) -> str:
-    """One `?` per value, for an IN list of binds."""
-    return ", ".join("?" for _ in values)
 
 
 def _sort_key(updated: Any) -> str:

@@ -15,6 +15,7 @@ import re
 import socket
 import threading
 import traceback
+from collections import Counter
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from email.utils import format_datetime
@@ -132,18 +133,28 @@ def test_issues_a_listing_skipped_are_confirmed_live_not_marked_deleted(
 def test_departures_are_listed_5000_a_page_confirmed_in_chunks_and_reported_once(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    """Unit level: one listing request for a site of 130 issues (ids only, 5,000 a page), then one
-    confirming `id in (...)` query per chunk of candidates; every departed id comes back once, in order."""
+    """Unit level: one listing request for a project's issues (ids only, 5,000 a page), then one confirming
+    `(<scope>) AND id in (...)` query per chunk of candidates and, for a chunk with departures, one bulk fetch
+    (id only) telling the deleted from the moved; every departed id comes back once, in order, and only the
+    deleted as gone."""
     with FakeJira(issues=130, seed=25) as site:
         client = JiraClient(site.url, JiraCredentials(site.token, site.email))
-        stored = sorted(int(row["id"]) for row in site.ground_truth() if not row["deleted"])
+        projects = Counter(row["project"] for row in site.ground_truth() if not row["deleted"])
+        (project, _), (elsewhere, _) = projects.most_common(2)
+        stored = sorted(int(r["id"]) for r in site.ground_truth() if not r["deleted"] and r["project"] == project)
         for issue_id in stored[3:8]:
-            site.delete_issue(issue_id)  # with its sub-tasks, if any
-        gone = sorted(set(stored) - {int(row["id"]) for row in site.ground_truth() if not row["deleted"]})
-        assert len(gone) >= 5
+            if not site.issue_truth(issue_id)["deleted"]:  # a sub-task goes with its parent
+                site.delete_issue(issue_id)
+        moved = max({int(row["id"]) for row in site.ground_truth() if not row["deleted"]} & set(stored))
+        site.move_issue(moved, elsewhere)
+        live_now = {int(row["id"]) for row in site.ground_truth() if not row["deleted"]}
+        gone = sorted(set(stored) - live_now)
+        assert len(gone) >= 5 and moved in live_now
         monkeypatch.setattr(deletions, "CONFIRM_CHUNK", 2)
-        assert deletions.find_departed_ids(client, 'created >= "2000/01/01"', sorted([*stored, gone[0]])) == gone
-        assert client.stats.requests == 1 + -(-len(gone) // 2)  # one listing page, a confirmation per 2 ids
+        departures = deletions.find_departed_ids(client, f"project = {project}", sorted([*stored, gone[0]]))
+        assert departures == deletions.Departures(sorted([*gone, moved]), gone)
+        chunks = -(-len(departures.ids) // 2)  # every chunk of two candidates has a departure
+        assert client.stats.requests == 1 + 2 * chunks  # the listing, then a confirmation and a fetch a chunk
 
 
 # --- the handling of bulk-fetch errors other than "does not exist" (jira/search.py) -------------------------

@@ -8,7 +8,7 @@ follows one change of every kind, and after runs killed between a batch's childr
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Collection, Iterator
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -86,8 +86,8 @@ def _ids(items: list[dict[str, Any]]) -> set[tuple]:
     return {(int(item["id"]),) for item in items}
 
 
-def expected_children(jira: FakeJira) -> dict[str, set[tuple]]:
-    """The live rows every child table should hold, by table, from the emulator's issues."""
+def expected_children(jira: FakeJira, projects: Collection[str] | None = None) -> dict[str, set[tuple]]:
+    """The live rows every child table should hold, by table, from the emulator's issues (of `projects`)."""
     expected: dict[str, set[tuple]] = {
         "JIRA_ISSUE_CHANGELOG": set(),
         "JIRA_COMMENTS": set(),
@@ -96,7 +96,7 @@ def expected_children(jira: FakeJira) -> dict[str, set[tuple]]:
         "JIRA_ISSUE_SPRINTS": set(),
     }
     for issue in jira.ground_truth():
-        if issue["deleted"]:
+        if issue["deleted"] or (projects is not None and issue["project"] not in projects):
             continue
         truth = jira.issue_truth(issue["id"])
         issue_id = int(truth["id"])
@@ -249,6 +249,56 @@ def test_an_incremental_run_follows_every_kind_of_change(warehouse: Warehouse, j
         assert marks == 0, table
 
 
+@pytest.mark.parametrize("admin", [True, False], ids=["audit-log", "sweep"])
+def test_a_link_goes_with_a_deleted_issue_at_either_end_and_stays_with_one_moved_out_of_scope(
+    warehouse: Warehouse, jira: FakeJira, admin: bool
+) -> None:
+    """Jira takes a deleted issue's links off the issues at their other end without touching those (no new
+    `updated`), so no window brings them again: the deletion itself must take the links. Deleted in scope,
+    deleted in a project outside the source (only the audit log, or the sweep asking after the far ends of
+    the source's links, can tell), and moved out of scope (Jira still shows that link: it stays). Run with
+    an administrator (the audit log between sweeps) and with an account that may not read the log (a sweep
+    every run). Found by `python -m bench.chaos --replay 20320001`."""
+    live_issues = [row for row in jira.ground_truth() if not row["deleted"]]
+    projects = sorted({row["project"] for row in live_issues})
+    outside = projects[-1]
+    mains = [int(r["id"]) for r in live_issues if not jira.issue_truth(r["id"])["parent_key"]]
+    inside = [i for i in mains if jira.issue_truth(i)["key"].split("-")[0] != outside]
+    far = [i for i in mains if jira.issue_truth(i)["key"].split("-")[0] == outside]
+    stays, deleted, moved, kept_far, deleted_far = inside[0], inside[1], inside[2], far[0], far[1]
+    links = {
+        "to a deleted issue": jira.add_issue_link(stays, deleted),
+        "to a moved issue": jira.add_issue_link(stays, moved),
+        "to another project's issue": jira.add_issue_link(kept_far, stays),
+        "to another project's deleted issue": jira.add_issue_link(deleted_far, stays),
+    }
+    email, token = "sweeper@example.com", "sweeper-token"
+    jira.add_account(email, token, admin=admin)
+    source = SourceConfig(
+        name=SOURCE, site_url=jira.url, email=email, search_lag=timedelta(0), batch_size=15,
+        projects=tuple(projects[:-1]), deletion_sweep=timedelta(days=1) if admin else timedelta(0),
+    )  # fmt: skip
+    warehouse.ensure_tables()
+    warehouse.upsert_source(source)
+    credentials = static_credentials(token, email)
+    assert run_sync(warehouse, credentials, source=SOURCE)["sources"][0]["status"] == "SUCCEEDED"
+    ids = {what: (int(link["id"]),) for what, link in links.items()}
+    assert set(ids.values()) <= live(stored(warehouse, "JIRA_ISSUE_LINKS", '"ID"'))
+    jira.delete_issue(deleted)
+    jira.move_issue(moved, outside)
+    jira.delete_issue(deleted_far)
+    result = run_sync(warehouse, credentials, source=SOURCE)["sources"][0]
+    assert result["status"] == "SUCCEEDED", result["error"]
+    rows = stored(warehouse, "JIRA_ISSUE_LINKS", '"ID"')
+    assert {what: rows[key] for what, key in ids.items()} == {
+        "to a deleted issue": True,
+        "to a moved issue": False,
+        "to another project's issue": False,
+        "to another project's deleted issue": True,
+    }
+    assert live(rows) == expected_children(jira, projects[:-1])["JIRA_ISSUE_LINKS"]
+
+
 class FailingOnce(Warehouse):
     """A warehouse that fails once, at the named step of a batch's checkpoint (a crash, a cancelled query)."""
 
@@ -269,6 +319,31 @@ class FailingOnce(Warehouse):
     def _checkpoint(self, *args: Any, **kwargs: Any) -> None:
         self._maybe_fail("checkpoint")  # children and issues merged, the watermark not moved
         super()._checkpoint(*args, **kwargs)
+
+
+def test_children_a_crash_stored_before_their_issue_go_when_the_issue_leaves_the_scope_meanwhile(
+    snowpark_session: Session, jira: FakeJira
+) -> None:
+    """A batch's children are merged before its issues, so a crash between the two leaves children with no
+    issue row. Was the issue still in scope, the next run would store it; moved out of scope (or deleted)
+    meanwhile, no window brings it again, and no issue row departs: the sweep must find the orphans itself.
+    Found by `python -m bench.chaos --replay 20320004` (changelog rows of an issue moved to another project)."""
+    projects = sorted({row["project"] for row in jira.ground_truth()})
+    scope, outside = tuple(projects[:-1]), projects[-1]
+    failing = FailingOnce(snowpark_session, "issues", 2)
+    configure(failing, jira, projects=scope, deletion_sweep=timedelta(0))
+    assert sync(failing, jira)["status"] == "FAILED"
+    warehouse = Warehouse(snowpark_session)
+    stored_issues = {row["ID"] for row in warehouse.read_issues(SOURCE)}
+    orphans = {key[0] for key in live(stored(warehouse, "JIRA_ISSUE_CHANGELOG", '"ISSUE_ID"'))} - stored_issues
+    movable = sorted(i for i in orphans if not jira.issue_truth(i)["parent_key"])
+    assert movable, "the crash should have left the second batch's children without their issues"
+    jira.move_issue(movable[0], outside)
+    result = sync(warehouse, jira)
+    assert result["status"] == "SUCCEEDED", result["error"]
+    expected = expected_children(jira, scope)
+    for table, key in CHILD_KEYS.items():
+        assert live(stored(warehouse, table, key)) == expected[table], table
 
 
 @pytest.mark.parametrize(("step", "after_calls"), [("issues", 2), ("checkpoint", 3)])

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import inspect
 import json
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -15,8 +16,11 @@ from snowflake.snowpark import Session
 
 from jira_sync import procedure
 from jira_sync.config import KNOBS, MAX_BATCH_SIZE, MAX_EXPRESSIONS_IN_LIST, ConfigError
+from jira_sync.entities import issue_links
 from jira_sync.sync import SyncError
 from jira_sync.warehouse import Warehouse
+
+AT = datetime(2026, 1, 1, tzinfo=UTC)
 
 SITE = "https://acme.atlassian.net"
 ROOT = Path(__file__).resolve().parents[2]
@@ -132,3 +136,20 @@ def test_the_largest_batch_keeps_each_merge_under_the_expression_list_limit(
     assert sum(len(json.loads(binds[0])) for _, binds in merges) == MAX_BATCH_SIZE
     for text, binds in merges:
         assert len(binds) == text.count("?") == 1 < MAX_EXPRESSIONS_IN_LIST
+
+
+def test_statements_on_any_number_of_departing_or_asked_ids_bind_them_as_one_value_each() -> None:
+    """A sweep may find tens of thousands of departures (a project moved out of scope): marking their rows,
+    links included, and asking which ids are stored are one statement each, the ids one JSON-array bind."""
+    session = RecordingSession()
+    warehouse = Warehouse(session)
+    ids = list(range(10_000, 60_000))
+    for any_end in (False, True):
+        warehouse.mark_owned_deleted(
+            issue_links.TABLE, "acme", ids, issue_links.ENTITY.owner_columns, AT, any_end=any_end
+        )
+    warehouse.live_issue_ids_among("acme", ids)
+    assert len(session.statements) == 3
+    for text, binds in session.statements:
+        assert len(binds) == text.count("?") <= 6
+        assert max(len(json.loads(b)) for b in binds if isinstance(b, str) and b.startswith("[")) == len(ids)
