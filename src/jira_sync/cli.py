@@ -34,6 +34,7 @@ from jira_sync.local_warehouse import (
     DEFAULT_LOCAL_DIR,
     WarehouseError,
     WarehouseSpecError,
+    decline_dataframe_libraries,
     first_line,
     local_folder,
 )
@@ -516,6 +517,8 @@ def run(ctx: click.Context, **params: Any) -> None:
     if folder is not None and not folder.exists():  # a new warehouse: the flags alone are the source
         _require_new_source_settings(name, changes, folder)
         _checked(merge_source, None, name, changes)
+    if folder is not None:  # the embedded warehouse: a run needs no dataframe library (137 MiB)
+        decline_dataframe_libraries()
     with open_warehouse(params["warehouse_spec"], params["connection"]) as session:
         warehouse = Warehouse(session)
         row = _existing_row(warehouse, name)

@@ -70,6 +70,43 @@ def test_run_syncs_into_the_embedded_warehouse_and_prints_json_last(emulator: st
     )
 
 
+def test_a_run_on_the_embedded_warehouse_loads_no_dataframe_library_and_reads_its_answers_right(
+    emulator: str, tmp_path: Path
+) -> None:
+    """`jira-sync run` declines pandas and pyarrow (137 MiB the connector would import for nothing): the run,
+    launched as the console script's `main`, succeeds without them, reads back what it stored (timestamps,
+    NULL ones included, and VARIANTs through the connector's own Arrow reader), and never loads them."""
+    code = (
+        "import atexit, sys\n"
+        "atexit.register(lambda: print('LOADED', sorted(m for m in ('pandas', 'pyarrow') "
+        "if sys.modules.get(m) is not None), file=sys.stderr))\n"
+        "from jira_sync.cli import main\n"
+        "main()\n"
+    )
+    warehouse = f"local:{tmp_path / 'wh'}"
+    args = ["run", "--site", emulator, "--email", "demo@example.com", "--token-env", TOKEN_ENV, "--project", "ENG"]
+    env = {**os.environ, TOKEN_ENV: "demo-token"}
+    env.pop("JIRA_SYNC_EMBEDDED_SERVER", None)
+    for _ in range(2):  # an initial load, then a run that reads the state it wrote
+        done = subprocess.run(
+            [sys.executable, "-c", code, *args, "--warehouse", warehouse],
+            capture_output=True, text=True, timeout=300, env=env,
+        )  # fmt: skip
+        assert done.returncode == 0, done.stderr
+        assert "LOADED []" in done.stderr
+    summary = json.loads(done.stdout.strip().splitlines()[-1])
+    assert summary["sources"][0]["status"] == "SUCCEEDED"
+    assert summary["sources"][0]["watermark_before"] == summary["sources"][0]["watermark_after"] is not None
+    query = jira_sync(
+        "sql", "--warehouse", warehouse, "--format", "json",
+        "SELECT ID, UPDATED, RESOLVED, RAW:key::varchar AS RAW_KEY, KEY FROM JIRA_ISSUES",
+    )  # fmt: skip
+    rows = [json.loads(line) for line in query.stdout.strip().splitlines()]
+    assert {row["ID"] for row in rows} == eng_issue_ids(emulator)
+    assert all(row["RAW_KEY"] == row["KEY"] and row["UPDATED"] for row in rows)
+    assert any(row["RESOLVED"] is None for row in rows) and any(row["RESOLVED"] for row in rows)
+
+
 def test_run_with_a_wrong_token_fails_clearly_and_never_prints_it(emulator: str, tmp_path: Path) -> None:
     secret = "wr0ng-t0ken-that-must-not-leak"
     result = jira_sync(

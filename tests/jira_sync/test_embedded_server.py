@@ -10,6 +10,7 @@ import subprocess
 import sys
 import textwrap
 import time
+import uuid
 from pathlib import Path
 from typing import Any
 
@@ -143,3 +144,24 @@ def _alive(pid: int) -> bool:
         return False
     except OSError:  # pragma: no cover
         return os.path.exists(f"/proc/{pid}")
+
+
+def test_request_bodies_are_written_by_orjson_and_read_as_the_connectors_own(tmp_path: Path) -> None:
+    """The connector's request bodies (a MERGE's megabytes of rows, escaped as one JSON string) are written by
+    orjson in a process that opened the embedded warehouse; they read back as what the connector's own
+    `json.dumps` writes, for a UUID, non-ASCII, quotes and backslashes, and a lone surrogate (orjson refuses
+    it: the standard library writes it, as before)."""
+    from snowflake.connector import network
+
+    from jira_sync.local_warehouse import _FastRequestJson, embedded_session
+
+    with embedded_session(tmp_path) as session:
+        assert session.sql("select 1 as ONE").collect()[0][0] == 1
+    assert isinstance(network.json, _FastRequestJson)
+    rows = json.dumps([{"ID": 1, "RAW": {"text": 'é"\\ ünïcode ✓'}}], ensure_ascii=False)
+    for value in (rows, "lone \ud800 surrogate"):
+        body = {"sqlText": "merge into T ...", "requestId": uuid.uuid4(), "bindings": {"1": {"value": value}}}
+        ours = network.json.dumps(body, cls=network.SnowflakeRestfulJsonEncoder)
+        theirs = json.dumps(body, cls=network.SnowflakeRestfulJsonEncoder)
+        assert json.loads(ours) == json.loads(theirs)
+        ours.encode("utf-8", "surrogatepass")  # the connector then encodes it: text it can encode
