@@ -3,10 +3,13 @@
 from __future__ import annotations
 
 import dataclasses
+import json
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 from snowflake.snowpark import Session
 from snowflake.snowpark.exceptions import SnowparkSQLException
 
@@ -15,10 +18,12 @@ from jira_sync.model import ISSUES, RUN_LOG, SOURCES, STATE, TABLES, flatten_iss
 from jira_sync.warehouse import (
     ISSUE_LABELS_VIEW,
     ISSUES_CURRENT_VIEW,
+    ROW_COLUMNS_KEY,
     MergeCounts,
     Scope,
     State,
     Warehouse,
+    json_array,
     json_row_chunks,
     quote_identifier,
 )
@@ -287,20 +292,36 @@ def test_batches_split_by_count_and_by_bytes(session: Session) -> None:
 def test_json_row_chunks() -> None:
     rows = [{"A": i, "B": None, "C": "é" * 10} for i in range(5)]
     assert [len(c) for c in json_row_chunks(rows, batch_size=2, max_bytes=10_000)] == [2, 2, 1]
-    one = len(('{"A":0,"C":"' + "é" * 10 + '"}').encode())
+    one = len('{"A":0,"C":"' + "\\u00e9" * 10 + '"}')
     assert [len(c) for c in json_row_chunks(rows, batch_size=10, max_bytes=2 * one)] == [2, 2, 1]
-    assert [len(c) for c in json_row_chunks(rows, batch_size=10, max_bytes=1)] == [
-        1,
-        1,
-        1,
-        1,
-        1,
-    ]  # never empty
-    assert next(json_row_chunks(rows, 1, 100)) == [
-        '{"A":0,"C":"' + "é" * 10 + '"}'
-    ]  # None left out, UTF-8 kept
+    assert [len(c) for c in json_row_chunks(rows, batch_size=10, max_bytes=1)] == [1] * 5  # never empty
+    first = next(json_row_chunks(rows, 1, 100))
+    assert first == [b'{"A":0,"C":"' + b"\\u00e9" * 10 + b'"}']  # None left out, non-ASCII escaped
+    assert json_array(first) == '[{"A":0,"C":"' + "\\u00e9" * 10 + '"}]'
     with pytest.raises(ValueError, match="batch_size"):
         list(json_row_chunks(rows, 0, 100))
+
+
+JSON_TEXT = st.text(st.characters(codec=None, exclude_categories=()), max_size=12)  # surrogates, astral, controls
+JSON_VALUES = st.recursive(
+    st.none() | st.booleans() | st.integers(-(2**63), 2**63 - 1) | JSON_TEXT,
+    lambda inner: st.lists(inner, max_size=4) | st.dictionaries(JSON_TEXT, inner, max_size=4),
+    max_leaves=12,
+)
+
+
+@given(st.dictionaries(st.sampled_from(["ID", "SUMMARY", "RAW", "LABELS"]), JSON_VALUES, min_size=1))
+def test_a_row_document_is_ascii_and_reads_back_as_the_row(row: dict[str, Any]) -> None:
+    """Whatever its text (accents, emoji beyond U+FFFF, lone surrogates, control characters), a row's document
+    is ASCII, and JSON reads it back as the row (None-valued columns left out), apart columns included."""
+    for apart in ((), ("RAW",)):
+        (document,) = next(json_row_chunks([row], 1, 1_000_000, apart))
+        assert document.isascii()
+        wanted = {k: v for k, v in row.items() if v is not None}
+        read = json.loads(json_array([document]))[0]
+        if apart:
+            read = {**read.pop(ROW_COLUMNS_KEY), **read}
+        assert read == wanted
 
 
 # --- deletions -----------------------------------------------------------------------------------------
