@@ -6,6 +6,7 @@ Snowpark session they pass in and in where the credential comes from.
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 import time
 import uuid
@@ -263,9 +264,14 @@ def sync_source(
             deadline = min(deadline, run_deadline)
 
         def prepare(issues: list[dict]) -> tuple[list[dict[str, Any]], list[ChildRows]]:
-            """A batch's rows and child rows (Jira requests for the children): no warehouse here, as this
-            runs on the preparing thread while the batch before is written (`prepared_ahead`)."""
-            return flatten(issues), child_rows(entities, context, issues)
+            """A batch's rows and child rows (Jira requests for the children), their MERGEs' documents
+            written: no session here, as this runs on the preparing thread while the batch before is
+            written (`prepared_ahead`)."""
+            children = [
+                dataclasses.replace(child, rows=warehouse.encode_entity_rows(child.table, child.rows))
+                for child in child_rows(entities, context, issues)
+            ]
+            return warehouse.encode_issues(flatten(issues)), children
 
         def commit(rows: list[dict[str, Any]], children: list[ChildRows], watermark: datetime | None) -> None:
             open_run()

@@ -336,6 +336,21 @@ def json_array(documents: Sequence[bytes]) -> str:
     return (b"[" + b",".join(documents) + b"]").decode("ascii")
 
 
+class EncodedRows(list):  # type: ignore[type-arg]
+    """Rows with their MERGE's documents already written (`Warehouse.encode_issues`, `encode_entity_rows`).
+
+    Writing a batch's documents is a quarter of the sync thread's time (every issue's RAW written as JSON),
+    and needs no warehouse: done on the thread that prepares the next batch, it overlaps the statements of
+    the batch before. It is a list of the rows themselves, deduplicated as the MERGE takes them, so whatever
+    reads rows (counts, `mark_missing`) reads it unchanged; `_upsert` takes its documents when they were
+    written for that very statement (`shape`), and writes them afresh otherwise."""
+
+    def __init__(self, rows: Iterable[Mapping[str, Any]], chunks: list[list[bytes]], shape: tuple) -> None:
+        super().__init__(rows)
+        self.chunks = chunks
+        self.shape = shape
+
+
 class Warehouse:
     """The connector's tables in one database and schema, reached through a Snowpark session.
 
@@ -599,13 +614,25 @@ class Warehouse:
         source = self._source_sql(table, columns, apart)
         sql = f"merge into {self.qualified(table.name)} t using {source} on {match}{clauses}"
         counts = MergeCounts()
-        for docs in json_row_chunks(rows, batch_size, self.max_bind_bytes, apart):
+        shape = self._shape(table, apart, batch_size)
+        written = rows.chunks if isinstance(rows, EncodedRows) and rows.shape == shape else None
+        for docs in written or json_row_chunks(rows, batch_size, self.max_bind_bytes, apart):
             result = self._sql(sql, [json_array(docs)])
             outcome = result[0].as_dict() if result else {}
             counts += MergeCounts(
                 int(outcome.get("number of rows inserted", 0)), int(outcome.get("number of rows updated", 0))
             )
         return counts
+
+    def _shape(self, table: Table, apart: Sequence[str], batch_size: int | None) -> tuple:
+        """What a MERGE's documents depend on besides the rows: written for one shape, valid for it alone."""
+        return (table.name, tuple(apart), batch_size, self.max_bind_bytes)
+
+    def _encoded(self, table: Table, rows: Sequence[Mapping[str, Any]], batch_size: int | None) -> EncodedRows:
+        """`rows` with the documents `_upsert` would write for them, inserting every column (no session)."""
+        apart = [c.name for c in table.columns if c.sql_type == VARIANT]
+        chunks = list(json_row_chunks(rows, batch_size, self.max_bind_bytes, apart))
+        return EncodedRows(rows, chunks, self._shape(table, apart, batch_size))
 
     def _select(
         self,
@@ -636,24 +663,21 @@ class Warehouse:
         out of the source's scope and back) or when `force` is set (a full refresh rewrites every row, e.g.
         after a change to the flattening). Duplicates in `rows` collapse to the newest copy.
         """
-        newest: dict[tuple[Any, Any], Mapping[str, Any]] = {}
-        for row in rows:
-            key = (row.get("SOURCE"), row.get("ID"))
-            if key[0] is None or key[1] is None:
-                raise ValueError(f"issue row without SOURCE or ID: {key}")
-            held = newest.get(key)
-            if held is None or _sort_key(row.get("UPDATED")) >= _sort_key(held.get("UPDATED")):
-                newest[key] = row
         rewrite_equal = "true" if force else 'coalesce(t."IS_DELETED", false)'
         return self._upsert(
             ISSUES,
-            list(newest.values()),
+            rows if _encoded_for(rows, ISSUES) else _newest_issues(rows),
             update_when=(
                 't."UPDATED" is null or src."UPDATED" > t."UPDATED" '
                 f'or ({rewrite_equal} and src."UPDATED" >= t."UPDATED")'
             ),
             batch_size=batch_size,
         )
+
+    def encode_issues(self, rows: Sequence[Mapping[str, Any]], *, batch_size: int | None = None) -> EncodedRows:
+        """Flattened issues made ready for `merge_issues` (the newest copy of each, its documents written).
+        Uses no session: the sync calls it on the thread that prepares the next batch."""
+        return self._encoded(ISSUES, _newest_issues(rows), batch_size)
 
     def mark_deleted(self, source: str, ids: Iterable[int], at: datetime) -> int:
         """Soft-delete issues (IS_DELETED, DELETED_AT); already-deleted ones keep their first DELETED_AT."""
@@ -699,15 +723,20 @@ class Warehouse:
         once Jira wrote them (changelog items) are inserted, and rewritten only to undo a deletion mark, so
         re-reading an issue's whole history costs no rewrite.
         """
-        keys = [c.name for c in table.keys]
-        latest = {tuple(row.get(k) for k in keys): row for row in rows}
+        if not _encoded_for(rows, table):
+            rows = _latest_by_key(table, rows)
         if only_new:
             when = 'coalesce(t."IS_DELETED", false)'
         elif "UPDATED" in table.names:
             when = 't."UPDATED" is null or src."UPDATED" >= t."UPDATED" or coalesce(t."IS_DELETED", false)'
         else:
             when = None
-        return self._upsert(table, list(latest.values()), update_when=when)
+        return self._upsert(table, rows, update_when=when)
+
+    def encode_entity_rows(self, table: Table, rows: Sequence[Mapping[str, Any]]) -> EncodedRows:
+        """An entity's rows made ready for `merge_entity_rows` (the later copy of each key, its documents
+        written). Uses no session: the sync calls it on the thread that prepares the next batch."""
+        return self._encoded(table, _latest_by_key(table, rows), None)
 
     def mark_missing(
         self,
@@ -1108,6 +1137,30 @@ def _bound_list(sql_type: str) -> str:
     """A subquery of the values in one bind, a JSON array, as `sql_type`: `x in <this>` with one bind however
     many values (a list of binds would meet Snowflake's 16,384 expressions a list)."""
     return f"(select f.value::{sql_type} from {_JSON_ARRAY_ROWS})"
+
+
+def _encoded_for(rows: Sequence[Mapping[str, Any]], table: Table) -> bool:
+    """Rows `Warehouse.encode_issues`/`encode_entity_rows` made ready for `table` (so deduplicated already)."""
+    return isinstance(rows, EncodedRows) and rows.shape[0] == table.name
+
+
+def _newest_issues(rows: Iterable[Mapping[str, Any]]) -> list[Mapping[str, Any]]:
+    """The newest copy (by UPDATED; of equals, the later) of each (SOURCE, ID) among `rows`."""
+    newest: dict[tuple[Any, Any], Mapping[str, Any]] = {}
+    for row in rows:
+        key = (row.get("SOURCE"), row.get("ID"))
+        if key[0] is None or key[1] is None:
+            raise ValueError(f"issue row without SOURCE or ID: {key}")
+        held = newest.get(key)
+        if held is None or _sort_key(row.get("UPDATED")) >= _sort_key(held.get("UPDATED")):
+            newest[key] = row
+    return list(newest.values())
+
+
+def _latest_by_key(table: Table, rows: Iterable[Mapping[str, Any]]) -> list[Mapping[str, Any]]:
+    """The later copy of each of `table`'s keys among `rows`."""
+    keys = [c.name for c in table.keys]
+    return list({tuple(row.get(k) for k in keys): row for row in rows}.values())
 
 
 def _sort_key(updated: Any) -> str:

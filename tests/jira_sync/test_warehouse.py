@@ -13,7 +13,9 @@ from hypothesis import strategies as st
 from snowflake.snowpark import Session
 from snowflake.snowpark.exceptions import SnowparkSQLException
 
+from jira_sync import warehouse as warehouse_module
 from jira_sync.config import SourceConfig
+from jira_sync.entities import comments as comment_entity
 from jira_sync.model import ISSUES, RUN_LOG, SOURCES, STATE, TABLES, flatten_issue
 from jira_sync.warehouse import (
     ISSUE_LABELS_VIEW,
@@ -287,6 +289,40 @@ def test_batches_split_by_count_and_by_bytes(session: Session) -> None:
     assert wh.merge_issues([issue_row(i, later) for i in range(1, 6)], batch_size=2) == MergeCounts(0, 5)
     assert wh.live_issue_ids("acme") == set(range(1, 6))
     assert all(r["UPDATED"] == later for r in wh.read_issues("acme"))
+
+
+class NoSession:
+    """A session any use of which fails: what may run off the sync's thread must not touch it."""
+
+    def __getattr__(self, name: str) -> Any:
+        raise AssertionError(f"session.{name} used")
+
+
+def test_rows_encoded_off_the_sync_thread_merge_as_the_rows_themselves(
+    wh: Warehouse, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """`encode_issues`/`encode_entity_rows` use no session (the preparing thread calls them), collapse copies
+    as the MERGEs do, and merging what they made stores what merging the rows stores; a statement of another
+    shape (another batch size) writes its own documents."""
+    offline = Warehouse(NoSession(), "wh_test", "sync", max_bind_bytes=wh.max_bind_bytes)  # type: ignore[arg-type]
+    older, newer = issue_row(1, T0, summary="older"), issue_row(1, T0 + timedelta(seconds=1), summary="newer")
+    encoded = offline.encode_issues([newer, older, issue_row(2), issue_row(3, summary="é 😀")])
+    assert [row["SUMMARY"] for row in encoded] == ["newer", "Issue 2", "é 😀"]
+    with monkeypatch.context() as patch:  # the MERGE sends the documents written, writing none
+        patch.setattr(warehouse_module, "json_row_chunks", NoSession())
+        assert wh.merge_issues(encoded) == MergeCounts(inserted=3, updated=0)
+    assert {r["ID"]: r["SUMMARY"] for r in wh.read_issues("acme")} == {1: "newer", 2: "Issue 2", 3: "é 😀"}
+    later = offline.encode_issues([issue_row(i, T0 + timedelta(minutes=1)) for i in (1, 2, 3)])
+    assert wh.merge_issues(later, batch_size=2) == MergeCounts(inserted=0, updated=3)  # re-encoded, 2 a MERGE
+
+    comments = comment_entity.TABLE
+    row = {"SOURCE": "acme", "ID": 7, "ISSUE_ID": 1, "BODY_TEXT": "first", "RAW": {"body": "é"}}
+    encoded_comments = offline.encode_entity_rows(comments, [row, {**row, "BODY_TEXT": "second"}])
+    assert [r["BODY_TEXT"] for r in encoded_comments] == ["second"]
+    assert wh.merge_entity_rows(comments, encoded_comments) == MergeCounts(inserted=1, updated=0)
+    query = f'select "BODY_TEXT", "RAW" from {wh.qualified(comments.name)}'
+    stored_comment = wh.session.sql(query).collect()[0]
+    assert (stored_comment[0], json.loads(stored_comment[1])) == ("second", {"body": "é"})
 
 
 def test_json_row_chunks() -> None:
