@@ -39,8 +39,9 @@ import threading
 import time
 import traceback
 import warnings
-from collections import OrderedDict
+from collections import Counter, OrderedDict
 from collections.abc import Awaitable, Callable, Iterator, MutableMapping
+from dataclasses import dataclass
 from pathlib import Path
 from string import Template
 from typing import TYPE_CHECKING, Any
@@ -624,8 +625,9 @@ def _is_merge(command: str) -> bool:
 
 
 def _cache_merge_translations(cursor_class: Any, server: Any) -> None:
-    """Make `cursor_class.execute` replay the translation of a MERGE it has translated before: the DuckDB
-    statements it became (their SQL text generated once too), and the server's own parse of its text."""
+    """Make `cursor_class.execute` run a MERGE as one DuckDB statement (`_NativeMerge`; fakesnow's own
+    translation where that cannot be), and replay the translation of a MERGE it has translated before: the
+    DuckDB statement(s) it became (their SQL text generated once too), and the server's own parse of its text."""
     import snowflake.connector.errors
 
     execute, execute_translated = cursor_class.execute, cursor_class._execute
@@ -649,7 +651,20 @@ def _cache_merge_translations(cursor_class: Any, server: Any) -> None:
         ):
             return execute(self, command, params, *args, **kwargs)
         key = (self._inline_variables(command), conn.database, conn.schema, conn.database_set, conn.schema_set)
+        values = binds if isinstance(binds, (list, dict)) else list(binds)
         plan = plans.get(key)
+        if plan is None:
+            self._sqlstate = None
+            try:
+                plan = _native_merge(self, command, values)
+            except snowflake.connector.errors.ProgrammingError as exc:  # e.g. no current database
+                self._sqlstate = exc.sqlstate
+                raise
+            except Exception:  # what it cannot translate as one statement: fakesnow's own way, its errors
+                log.debug("MERGE run by fakesnow's translation", exc_info=True)
+                plan = None
+            if plan is not None:
+                plans.put(key, plan)
         if plan is None:
             recording.steps = []
             try:
@@ -659,8 +674,10 @@ def _cache_merge_translations(cursor_class: Any, server: Any) -> None:
                 recording.steps = None
             return self
         self._sqlstate = None
-        values = binds if isinstance(binds, (list, dict)) else list(binds)
         try:
+            if isinstance(plan, _NativeMerge):
+                plan.run(self, values)
+                return self
             for transformed, with_binds in plan:
                 self._execute(transformed, values if with_binds else None)
         except snowflake.connector.errors.ProgrammingError as exc:
@@ -707,6 +724,58 @@ class _Recent:
             self._entries.move_to_end(key)
             while len(self._entries) > self._size:
                 self._entries.popitem(last=False)
+
+
+@dataclass(frozen=True)
+class _NativeMerge:
+    """A MERGE as one DuckDB statement (DuckDB's own MERGE INTO, 1.4 and later), its answer Snowflake's.
+
+    fakesnow 0.12.1 runs a MERGE as four statements: a temporary table of the target joined with the source,
+    an UPDATE and an INSERT from it, and a count. DuckDB runs the same clauses natively: no temporary table
+    written and read back (a MERGE's rows are megabytes), one statement, so one commit. `RETURNING
+    merge_action` says what each row became; the answer is then Snowflake's, one row of counts ("number of
+    rows inserted", "... updated", "... deleted": the columns of the operations the MERGE has, in that order)."""
+
+    statement: Any  # the translated MERGE, its DuckDB SQL generated once (`_with_fixed_sql`)
+    operations: tuple[str, ...]
+
+    def run(self, cursor: Any, values: Any) -> None:
+        import sqlglot
+
+        cursor._execute(self.statement, values)
+        done = Counter(cursor._arrow_table.column(0).to_pylist()) if cursor._arrow_table.num_rows else Counter()
+        counts = ", ".join(f'{done[_MERGE_ACTIONS[op]]} AS "number of rows {op}"' for op in self.operations)
+        summary = sqlglot.parse_one(f"SELECT {counts}", read="duckdb")
+        summary.set("merge_counts", True)  # fakesnow then reports their total as the rows affected
+        cursor._execute(summary)
+
+
+_MERGE_ACTIONS = {"inserted": "INSERT", "updated": "UPDATE", "deleted": "DELETE"}
+_DUCKDB_MERGE_SINCE = (1, 4)  # MERGE INTO ... RETURNING merge_action
+
+
+def _native_merge(cursor: Any, command: str, values: Any) -> _NativeMerge | None:
+    """`command` (a MERGE) translated by fakesnow as one statement, or None where DuckDB has no MERGE."""
+    import duckdb
+
+    if tuple(int(part) for part in duckdb.__version__.split(".")[:2]) < _DUCKDB_MERGE_SINCE:
+        return None
+    from fakesnow.dialect import parse_one
+    from fakesnow.transforms.merge import operations
+    from sqlglot import exp
+
+    expression = parse_one(cursor._inline_variables(command))
+    cursor.check_db_and_schema(expression)
+    performed = tuple(op for op, clauses in operations(expression).items() if clauses)
+    merge = cursor._transform(expression, values)
+    if not isinstance(merge, exp.Merge):
+        return None
+    for update in merge.find_all(exp.Update):  # DuckDB's SET names a target column without its table
+        for assignment in update.expressions:
+            if isinstance(assignment.this, exp.Column):
+                assignment.this.set("table", None)
+    merge.set("returning", exp.Returning(expressions=[exp.column("merge_action")]))
+    return _NativeMerge(_with_fixed_sql(merge), performed)
 
 
 def _with_fixed_sql(transformed: Any) -> Any:

@@ -68,7 +68,8 @@ def test_fast_flatten_answers_as_fakesnows_own() -> None:
 
 def test_a_merge_replayed_from_its_translation_answers_each_time(snowpark_session: Session) -> None:
     """The same MERGE text with other binds: each run inserts, updates or refuses as it would translated
-    afresh, and a refused one leaves the next to run."""
+    afresh, answers Snowflake's counts, and a refused one leaves the next to run. It runs as one DuckDB
+    MERGE (`_NativeMerge`)."""
     session = snowpark_session
     session.sql("create table T (ID number(38,0) primary key, V varchar, N number(38,0))").collect()
     merge = (
@@ -89,6 +90,10 @@ def test_a_merge_replayed_from_its_translation_answers_each_time(snowpark_sessio
     assert run([{"ID": 4, "V": "d", "N": 1}])["number of rows inserted"] == 1
     stored = session.sql("select ID, V, N from T order by ID").collect()
     assert [tuple(row) for row in stored] == [(1, "A", 2), (2, "b", 1), (3, "c", 1), (4, "d", 1)]
+    assert run([{"ID": 4, "V": "same", "N": 1}]) == {"number of rows inserted": 0, "number of rows updated": 0}
+    # one DuckDB MERGE, not fakesnow's four statements: no temporary table of candidates was written
+    with pytest.raises(Exception, match=r"(?i)merge_candidates"):
+        session.sql("select count(*) from merge_candidates").collect()
 
 
 def test_a_long_text_bind_is_stored_as_given_and_printed_as_its_length(snowpark_session: Session) -> None:
