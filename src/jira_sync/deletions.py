@@ -79,16 +79,22 @@ def _id_list(ids: Iterable[int]) -> str:
     return ", ".join(str(i) for i in ids)
 
 
-def find_departed_ids(client: JiraClient, source_jql: str, stored_live_ids: Iterable[int]) -> Departures:
-    """Ids stored as live (ascending) that Jira no longer returns for the source, confirmed one query per
-    chunk of candidates."""
-    return confirm_departed(client, source_jql, absent_from(stored_live_ids, listed_ids(client, source_jql)))
+def find_departed_ids(
+    client: JiraClient, source_jql: str, stored_live_ids: Iterable[int], *, tell_gone: bool = True
+) -> Departures:
+    """Ids stored as live (ascending) that Jira no longer returns for the source, each confirmed
+    (`confirm_departed`); with `tell_gone`, those Jira has no more at all are told apart."""
+    candidates = absent_from(stored_live_ids, listed_ids(client, source_jql))
+    return confirm_departed(client, source_jql, candidates, tell_gone=tell_gone)
 
 
-def confirm_departed(client: JiraClient, source_jql: str, candidates: Iterable[int]) -> Departures:
+def confirm_departed(
+    client: JiraClient, source_jql: str, candidates: Iterable[int], *, tell_gone: bool = True
+) -> Departures:
     """Of `candidates` (read as a stream, a chunk at a time), those the source's JQL does not match when
-    asked by id, one `(<source>) AND id in (...)` query a chunk; and of those, the ones Jira has no more
-    (`gone`: one more request for a chunk that has departures, none on a run where nothing left)."""
+    asked by id, one `(<source>) AND id in (...)` query a chunk; and, with `tell_gone` (only links need it),
+    those of them Jira has no more (`gone`: a bulk fetch of their ids, 100 a call, for a chunk that has
+    departures; none on a run where nothing left)."""
     candidates = iter(candidates)
     departed: set[int] = set()
     gone: set[int] = set()
@@ -96,7 +102,8 @@ def confirm_departed(client: JiraClient, source_jql: str, candidates: Iterable[i
         still_there = set(listed_ids(client, f"({source_jql}) AND id in ({_id_list(chunk)})"))
         left = [i for i in chunk if i not in still_there]
         departed.update(left)
-        gone.update(_unfound(client, left))
+        if tell_gone:
+            gone.update(_unfound(client, left))
     return Departures(sorted(departed), sorted(gone))  # once each, even from a stream out of order
 
 

@@ -430,10 +430,13 @@ def find_departures(
     audit_at = state.audit_checked_at if state else None
     every_run = not source.deletion_sweep
     if every_run or sweep_due or last_sweep is None or jira_now - last_sweep >= source.deletion_sweep:
-        departed = find_departed_ids(client, base_jql, warehouse.iter_live_issue_ids(source.name))
+        links = any(len(columns) > 1 for _, columns in owned)  # only rows with two issues need `gone`
+        stored = warehouse.iter_live_issue_ids(source.name)
+        departed = find_departed_ids(client, base_jql, stored, tell_gone=links)
         orphaned = warehouse.iter_foreign_owner_ids(source.name, owned, orphaned=True)
+        departed += confirm_departed(client, base_jql, orphaned, tell_gone=links)
         far_ends = warehouse.iter_foreign_owner_ids(source.name, owned, orphaned=False)
-        departed += confirm_departed(client, base_jql, orphaned) + Departures(gone=vanished_ids(client, far_ends))
+        departed += Departures(gone=vanished_ids(client, far_ends))
         if every_run:  # the audit log would add nothing, nor would a new sweep time in the state
             return departed, DeletionChecks(last_sweep or jira_now, audit_at)
         readable = audit_deleted_ids(client, jira_now) is not None  # may it read the log?

@@ -31,10 +31,10 @@ shapes a few choices, each measured on fakesnow 0.12.1 (see tests/jira_sync/test
 
 from __future__ import annotations
 
-import codecs
 import dataclasses
 import json
 import logging
+import re
 from collections.abc import Callable, Collection, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
@@ -260,43 +260,41 @@ ROW_COLUMNS_KEY = "cols"
 column (upper-case identifiers) can take the name."""
 
 
-def _ascii_json(value: Any) -> bytes:
-    """Compact JSON as ASCII bytes, every other character written as JSON's `\\u` escape (a surrogate pair
-    beyond U+FFFF): the same document once read, by either warehouse. Dates and times are written by
-    `_json_default`. Written by `fastjson` (orjson where installed, about 5 times as fast as `json`).
+def _bind_json(value: Any) -> bytes:
+    """Compact JSON as UTF-8 bytes, with every character beyond U+FFFF (and any lone surrogate) written as
+    JSON's `\\u` escapes, a surrogate pair: the same document once read, by either warehouse. Dates and times
+    are written by `_json_default`; the rest by `fastjson` (orjson where installed, about 5 times as fast).
 
-    Why ASCII: a MERGE's rows travel as one bind of up to 8 MB of text, which the connector escapes again
-    inside its JSON request body. One character beyond U+FFFF anywhere (an emoji in one comment) makes Python
-    hold that whole text at 4 bytes a character, and every copy on the way (the bind, the body written and
-    read back as text) 32 MB instead of 8, each one made at that width. ASCII text is held at a byte a
-    character and copied as bytes: the bind is a few per cent longer for text with many accents, and a run's
-    peak memory and time both lower (bench/bench_sync.py)."""
+    Why: a MERGE's rows travel as one bind of up to 8 MB of text, which the connector escapes again inside
+    its JSON request body. One character beyond U+FFFF anywhere (an emoji in one comment) made Python hold
+    that whole text, and each copy of it on the way, at 4 bytes a character: 32 MB for 8. Without them it
+    takes 1 or 2 bytes a character. Only those few characters are escaped, so text in any script keeps its
+    UTF-8 size (escaping all non-ASCII would have made Cyrillic or Japanese text 2-2.5 times longer, and as
+    many more MERGEs on a real account). A lone surrogate, which UTF-8 cannot carry at all, is escaped too."""
     data = fastjson.encode(value, default=_json_default)
-    return data if data.isascii() else data.decode("utf-8", "surrogatepass").encode("ascii", _JSON_ESCAPES)
+    if not any(lead in data for lead in _ESCAPED_LEADS):
+        return data
+    text = data.decode("utf-8", "surrogatepass")
+    return _ESCAPED.sub(_json_escape, text).encode("utf-8")
 
 
-def _json_escapes(error: UnicodeError) -> tuple[str, int]:
-    """A codec error handler: the characters ASCII cannot hold, as JSON `\\u` escapes."""
-    if not isinstance(error, UnicodeEncodeError):
-        raise error
-    escapes = []
-    for char in error.object[error.start : error.end]:
-        code = ord(char)
-        if code > 0xFFFF:  # as a UTF-16 surrogate pair, the only way JSON writes it
-            code -= 0x10000
-            escapes.append(f"\\u{0xD800 + (code >> 10):04x}\\u{0xDC00 + (code & 0x3FF):04x}")
-        else:
-            escapes.append(f"\\u{code:04x}")
-    return "".join(escapes), error.end
+_ESCAPED = re.compile("[\ud800-\udfff\U00010000-\U0010ffff]")
+_ESCAPED_LEADS = (b"\xed", b"\xf0", b"\xf1", b"\xf2", b"\xf3", b"\xf4")
+"""The UTF-8 lead bytes of what `_ESCAPED` matches (0xED also leads U+D000-U+D7FF: checked, kept)."""
 
 
-_JSON_ESCAPES = "jira_sync.json_escapes"
-codecs.register_error(_JSON_ESCAPES, _json_escapes)
+def _json_escape(match: re.Match[str]) -> str:
+    """A character as JSON writes it in ASCII: `\\uXXXX`, a UTF-16 surrogate pair beyond U+FFFF."""
+    code = ord(match.group())
+    if code <= 0xFFFF:
+        return f"\\u{code:04x}"
+    code -= 0x10000
+    return f"\\u{0xD800 + (code >> 10):04x}\\u{0xDC00 + (code & 0x3FF):04x}"
 
 
 def _encode(row: Mapping[str, Any], apart: Collection[str] = ()) -> bytes:
-    """One row as compact ASCII JSON (`_ascii_json`), None-valued keys left out (a missing key is SQL NULL on
-    both warehouses).
+    """One row as compact JSON (`_bind_json`), None-valued keys left out (a missing key is SQL NULL on both
+    warehouses).
 
     With `apart`, those columns stay at the top level and the others go one level down, under
     ROW_COLUMNS_KEY: `{"cols":{"ID":1,...},"RAW":{...}}`. A warehouse reading the typed columns then parses
@@ -304,10 +302,10 @@ def _encode(row: Mapping[str, Any], apart: Collection[str] = ()) -> bytes:
     """
     values = {k: v for k, v in row.items() if v is not None}
     if not apart:
-        return _ascii_json(values)
+        return _bind_json(values)
     document: dict[str, Any] = {ROW_COLUMNS_KEY: {k: v for k, v in values.items() if k not in apart}}
     document.update((k, v) for k, v in values.items() if k in apart)
-    return _ascii_json(document)
+    return _bind_json(document)
 
 
 def json_row_chunks(
@@ -332,8 +330,8 @@ def json_row_chunks(
 
 
 def json_array(documents: Sequence[bytes]) -> str:
-    """ASCII JSON documents as one JSON array, the text a bind carries."""
-    return (b"[" + b",".join(documents) + b"]").decode("ascii")
+    """JSON documents (`_encode`) as one JSON array, the text a bind carries."""
+    return (b"[" + b",".join(documents) + b"]").decode("utf-8")
 
 
 class EncodedRows(list):  # type: ignore[type-arg]
@@ -931,9 +929,11 @@ class Warehouse:
         ids = sorted({int(i) for i in deleted_ids})
         gone = sorted({int(i) for i in gone_ids})
         for table, owner_columns in child_tables:
-            if len(owner_columns) > 1:  # with one owner column the rows of `gone` are among those of `ids`
+            if len(owner_columns) > 1:
                 self.mark_owned_deleted(table, source, gone, owner_columns, deleted_at, any_end=True)
-            self.mark_owned_deleted(table, source, ids, owner_columns, deleted_at)
+                self.mark_owned_deleted(table, source, ids, owner_columns, deleted_at)
+            else:
+                self.mark_owned_deleted(table, source, sorted({*ids, *gone}), owner_columns, deleted_at)
         deleted = self.mark_deleted(source, ids, deleted_at)
         self._checkpoint(
             source, watermark, time_zone, run_id, at, scope, window_upper, fingerprints, feed_cursors,

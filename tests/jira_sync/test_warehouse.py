@@ -328,12 +328,14 @@ def test_rows_encoded_off_the_sync_thread_merge_as_the_rows_themselves(
 def test_json_row_chunks() -> None:
     rows = [{"A": i, "B": None, "C": "é" * 10} for i in range(5)]
     assert [len(c) for c in json_row_chunks(rows, batch_size=2, max_bytes=10_000)] == [2, 2, 1]
-    one = len('{"A":0,"C":"' + "\\u00e9" * 10 + '"}')
+    one = len(('{"A":0,"C":"' + "é" * 10 + '"}').encode())  # UTF-8 bytes: text in any script keeps its size
     assert [len(c) for c in json_row_chunks(rows, batch_size=10, max_bytes=2 * one)] == [2, 2, 1]
     assert [len(c) for c in json_row_chunks(rows, batch_size=10, max_bytes=1)] == [1] * 5  # never empty
     first = next(json_row_chunks(rows, 1, 100))
-    assert first == [b'{"A":0,"C":"' + b"\\u00e9" * 10 + b'"}']  # None left out, non-ASCII escaped
-    assert json_array(first) == '[{"A":0,"C":"' + "\\u00e9" * 10 + '"}]'
+    assert first == [('{"A":0,"C":"' + "é" * 10 + '"}').encode()]  # None left out, UTF-8 kept
+    assert json_array(first) == '[{"A":0,"C":"' + "é" * 10 + '"}]'
+    (emoji,) = next(json_row_chunks([{"A": "ok 😀", "B": "Кириллица ✓"}], 1, 100))
+    assert emoji == '{"A":"ok \\ud83d\\ude00","B":"Кириллица ✓"}'.encode()  # only beyond U+FFFF escaped
     with pytest.raises(ValueError, match="batch_size"):
         list(json_row_chunks(rows, 0, 100))
 
@@ -347,14 +349,17 @@ JSON_VALUES = st.recursive(
 
 
 @given(st.dictionaries(st.sampled_from(["ID", "SUMMARY", "RAW", "LABELS"]), JSON_VALUES, min_size=1))
-def test_a_row_document_is_ascii_and_reads_back_as_the_row(row: dict[str, Any]) -> None:
-    """Whatever its text (accents, emoji beyond U+FFFF, lone surrogates, control characters), a row's document
-    is ASCII, and JSON reads it back as the row (None-valued columns left out), apart columns included."""
+def test_a_row_document_holds_no_character_beyond_u_ffff_and_reads_back_as_the_row(row: dict[str, Any]) -> None:
+    """Whatever its text (accents, other scripts, emoji beyond U+FFFF, lone surrogates, control characters), a
+    row's bind text has no character beyond U+FFFF and no lone surrogate (Python holds it at 1 or 2 bytes a
+    character, and UTF-8 carries it), and JSON reads it back as the row (None-valued columns left out), apart
+    columns included."""
     for apart in ((), ("RAW",)):
         (document,) = next(json_row_chunks([row], 1, 1_000_000, apart))
-        assert document.isascii()
+        text = json_array([document])
+        assert all(ord(char) <= 0xFFFF and not 0xD800 <= ord(char) <= 0xDFFF for char in text)
         wanted = {k: v for k, v in row.items() if v is not None}
-        read = json.loads(json_array([document]))[0]
+        read = json.loads(text)[0]
         if apart:
             read = {**read.pop(ROW_COLUMNS_KEY), **read}
         assert read == wanted
