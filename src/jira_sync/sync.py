@@ -6,7 +6,6 @@ Snowpark session they pass in and in where the credential comes from.
 
 from __future__ import annotations
 
-import dataclasses
 import logging
 import time
 import uuid
@@ -264,14 +263,11 @@ def sync_source(
             deadline = min(deadline, run_deadline)
 
         def prepare(issues: list[dict]) -> tuple[list[dict[str, Any]], list[ChildRows]]:
-            """A batch's rows and child rows (Jira requests for the children), their MERGEs' documents
-            written: no session here, as this runs on the preparing thread while the batch before is
-            written (`prepared_ahead`)."""
-            children = [
-                dataclasses.replace(child, rows=warehouse.encode_entity_rows(child.table, child.rows))
-                for child in child_rows(entities, context, issues)
-            ]
-            return warehouse.encode_issues(flatten(issues)), children
+            """A batch's rows, their MERGE's documents written, and its child rows (Jira requests for the
+            children): no session here, as this runs on the preparing thread while the batch before is
+            written (`prepared_ahead`). The child rows' documents are written when they are merged: written
+            ahead with every entity, they held 70 MiB more at 5,000 issues for no gain in time."""
+            return warehouse.encode_issues(flatten(issues)), child_rows(entities, context, issues)
 
         def commit(rows: list[dict[str, Any]], children: list[ChildRows], watermark: datetime | None) -> None:
             open_run()

@@ -335,7 +335,7 @@ def json_array(documents: Sequence[bytes]) -> str:
 
 
 class EncodedRows(list):  # type: ignore[type-arg]
-    """Rows with their MERGE's documents already written (`Warehouse.encode_issues`, `encode_entity_rows`).
+    """Rows with their MERGE's documents already written (`Warehouse.encode_issues`).
 
     Writing a batch's documents is a quarter of the sync thread's time (every issue's RAW written as JSON),
     and needs no warehouse: done on the thread that prepares the next batch, it overlaps the statements of
@@ -721,8 +721,7 @@ class Warehouse:
         once Jira wrote them (changelog items) are inserted, and rewritten only to undo a deletion mark, so
         re-reading an issue's whole history costs no rewrite.
         """
-        if not _encoded_for(rows, table):
-            rows = _latest_by_key(table, rows)
+        rows = _latest_by_key(table, rows)
         if only_new:
             when = 'coalesce(t."IS_DELETED", false)'
         elif "UPDATED" in table.names:
@@ -730,11 +729,6 @@ class Warehouse:
         else:
             when = None
         return self._upsert(table, rows, update_when=when)
-
-    def encode_entity_rows(self, table: Table, rows: Sequence[Mapping[str, Any]]) -> EncodedRows:
-        """An entity's rows made ready for `merge_entity_rows` (the later copy of each key, its documents
-        written). Uses no session: the sync calls it on the thread that prepares the next batch."""
-        return self._encoded(table, _latest_by_key(table, rows), None)
 
     def mark_missing(
         self,
@@ -1140,7 +1134,7 @@ def _bound_list(sql_type: str) -> str:
 
 
 def _encoded_for(rows: Sequence[Mapping[str, Any]], table: Table) -> bool:
-    """Rows `Warehouse.encode_issues`/`encode_entity_rows` made ready for `table` (so deduplicated already)."""
+    """Rows `Warehouse.encode_issues` made ready for `table` (so deduplicated already)."""
     return isinstance(rows, EncodedRows) and rows.shape[0] == table.name
 
 

@@ -15,7 +15,6 @@ from snowflake.snowpark.exceptions import SnowparkSQLException
 
 from jira_sync import warehouse as warehouse_module
 from jira_sync.config import SourceConfig
-from jira_sync.entities import comments as comment_entity
 from jira_sync.model import ISSUES, RUN_LOG, SOURCES, STATE, TABLES, flatten_issue
 from jira_sync.warehouse import (
     ISSUE_LABELS_VIEW,
@@ -301,9 +300,9 @@ class NoSession:
 def test_rows_encoded_off_the_sync_thread_merge_as_the_rows_themselves(
     wh: Warehouse, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    """`encode_issues`/`encode_entity_rows` use no session (the preparing thread calls them), collapse copies
-    as the MERGEs do, and merging what they made stores what merging the rows stores; a statement of another
-    shape (another batch size) writes its own documents."""
+    """`encode_issues` uses no session (the preparing thread calls it), collapses copies as the MERGE does,
+    and merging what it made stores what merging the rows stores, writing no document again; a statement of
+    another shape (another batch size) writes its own documents."""
     offline = Warehouse(NoSession(), "wh_test", "sync", max_bind_bytes=wh.max_bind_bytes)  # type: ignore[arg-type]
     older, newer = issue_row(1, T0, summary="older"), issue_row(1, T0 + timedelta(seconds=1), summary="newer")
     encoded = offline.encode_issues([newer, older, issue_row(2), issue_row(3, summary="é 😀")])
@@ -314,15 +313,6 @@ def test_rows_encoded_off_the_sync_thread_merge_as_the_rows_themselves(
     assert {r["ID"]: r["SUMMARY"] for r in wh.read_issues("acme")} == {1: "newer", 2: "Issue 2", 3: "é 😀"}
     later = offline.encode_issues([issue_row(i, T0 + timedelta(minutes=1)) for i in (1, 2, 3)])
     assert wh.merge_issues(later, batch_size=2) == MergeCounts(inserted=0, updated=3)  # re-encoded, 2 a MERGE
-
-    comments = comment_entity.TABLE
-    row = {"SOURCE": "acme", "ID": 7, "ISSUE_ID": 1, "BODY_TEXT": "first", "RAW": {"body": "é"}}
-    encoded_comments = offline.encode_entity_rows(comments, [row, {**row, "BODY_TEXT": "second"}])
-    assert [r["BODY_TEXT"] for r in encoded_comments] == ["second"]
-    assert wh.merge_entity_rows(comments, encoded_comments) == MergeCounts(inserted=1, updated=0)
-    query = f'select "BODY_TEXT", "RAW" from {wh.qualified(comments.name)}'
-    stored_comment = wh.session.sql(query).collect()[0]
-    assert (stored_comment[0], json.loads(stored_comment[1])) == ("second", {"body": "é"})
 
 
 def test_json_row_chunks() -> None:
