@@ -52,4 +52,3 @@ def paced_for_bulk_data() -> Iterator[None]:
             if _users == 0 and _saved is not None:
                 gc.set_threshold(*_saved)
                 _saved = None
-

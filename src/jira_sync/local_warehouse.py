@@ -292,14 +292,14 @@ def _embedded_connection(session_parameters: dict[str, Any]) -> Iterator[dict[st
     it starts), or a server in a thread (SERVER_MODE_ENV=thread) for as long as the context lasts."""
     _release_large_buffers()
     if _thread_mode():
-        _stored_request_bodies()
+        _lean_request_bodies()
         with embedded_server(session_parameters) as connection:
             yield connection
         return
     server = server_process()  # starts first: its start-up overlaps Snowpark's import below
     import snowflake.snowpark  # noqa: F401
 
-    _stored_request_bodies()
+    _lean_request_bodies()
     yield _connection_kwargs(server.port(), session_parameters)
 
 
@@ -337,8 +337,9 @@ def _release_large_buffers() -> None:
 _M_MMAP_THRESHOLD = -3  # glibc's malloc.h
 
 
-def _stored_request_bodies() -> None:
-    """Make the connector send its request bodies stored (gzip level 0) in this process.
+def _lean_request_bodies() -> None:
+    """Make the connector write its request bodies with orjson (`_FastRequestJson`) and send them stored
+    (gzip level 0) in this process.
 
     The connector gzips every request body at level 9, with no setting to change it (connector 4.7.5,
     `SnowflakeRestful._request_exec`). A MERGE's rows are one body of up to 8 MB of JSON: level 9 packs 5 MB

@@ -689,9 +689,20 @@ class Warehouse:
         """Ids of the source's live issues, ascending, read a result chunk at a time: the deletion sweep
         compares them with Jira's listing as a stream, never holding every id."""
         query = f'select "ID" from {self.qualified(ISSUES.name)} where "SOURCE" = ? and {NOT_DELETED} order by "ID"'
+        return self._stream_ids(query, [source])
+
+    def _stream_ids(self, query: str, params: Sequence[Any]) -> Iterator[int]:
+        """The first column of `query`'s rows as ints, read a result chunk at a time (never all at once)."""
         log.debug("SQL %s", query)
-        for row in self.session.sql(query, params=[source]).to_local_iterator():
+        for row in self.session.sql(query, params=list(params)).to_local_iterator():
             yield int(row[0])
+
+    def _is_live_issue(self, column: str) -> str:
+        """SQL: the issue `t.<column>` names is a live issue of the row's source (`t` the outer table)."""
+        return (
+            f'exists (select 1 from {self.qualified(ISSUES.name)} i where i."SOURCE" = t."SOURCE" '
+            f'and i."ID" = t.{quote_identifier(column)} and not coalesce(i."IS_DELETED", false))'
+        )
 
     def live_issue_ids_among(self, source: str, ids: Iterable[int]) -> set[int]:
         """Which of `ids` the source has stored as live issues (one read, the ids as one JSON-array bind)."""
@@ -813,12 +824,8 @@ class Warehouse:
         condition = "(" + " or ".join(f"t.{quote_identifier(c)} in {listed}" for c in owner_columns) + ")"
         binds = [ids] * len(owner_columns)
         if len(owner_columns) > 1 and not any_end:  # and no end stays: each departs too, or is no live issue
-            issues = self.qualified(ISSUES.name)
             condition += " and " + " and ".join(
-                f"(t.{quote_identifier(c)} in {listed} or not exists (select 1 from {issues} i "
-                f'where i."SOURCE" = t."SOURCE" and i."ID" = t.{quote_identifier(c)} '
-                f'and not coalesce(i."IS_DELETED", false)))'
-                for c in owner_columns
+                f"(t.{quote_identifier(c)} in {listed} or not {self._is_live_issue(c)})" for c in owner_columns
             )
             binds += [ids] * len(owner_columns)
         self._sql(
@@ -836,33 +843,22 @@ class Warehouse:
         before their issue: were it still in scope the walk would bring it); without, the far ends of rows
         with an issue that is (a link into another project). The sweep asks Jira about both: nothing else
         tells when one leaves."""
-        issues = self.qualified(ISSUES.name)
-
-        def stored(column: str) -> str:
-            return (
-                f'exists (select 1 from {issues} i where i."SOURCE" = t."SOURCE" '
-                f'and i."ID" = t.{quote_identifier(column)} and not coalesce(i."IS_DELETED", false))'
-            )
-
         selects = []
         for table, columns in owned:
             for column in columns:
-                others = [stored(c) for c in columns if c != column]
+                others = [self._is_live_issue(c) for c in columns if c != column]
                 if not orphaned and not others:
                     continue  # a row with one issue has no far end
                 rest = " and ".join(f"not {o}" for o in others) if orphaned else " or ".join(others)
                 selects.append(
                     f"select t.{quote_identifier(column)} x from {self.qualified(table.name)} t "
                     f'where t."SOURCE" = ? and not coalesce(t."IS_DELETED", false) '
-                    f"and t.{quote_identifier(column)} is not null and not {stored(column)}"
+                    f"and t.{quote_identifier(column)} is not null and not {self._is_live_issue(column)}"
                     + (f" and ({rest})" if rest else "")
                 )
         if not selects:
             return
-        query = f"select x from ({' union '.join(selects)}) o order by x"
-        log.debug("SQL %s", query)
-        for row in self.session.sql(query, params=[source] * len(selects)).to_local_iterator():
-            yield int(row[0])
+        yield from self._stream_ids(f"select x from ({' union '.join(selects)}) o order by x", [source] * len(selects))
 
     # --- checkpoints: issue changes first, then the state that they make safe ------------------------
 
